@@ -1,0 +1,200 @@
+//! The inbox (conversations newest first) and one conversation's messages.
+
+use crate::time::{ser_opt_rfc3339, ser_rfc3339};
+use crate::{Result, Store, StoreError};
+use rusqlite::{OptionalExtension, params_from_iter, types::Value};
+use serde::Serialize;
+use shopdesk_core::{Channel, ConversationId, CustomerId, Direction, MessageId, Millis, Priority, Status, text};
+
+/// Which conversations to list. The default is every conversation, newest activity first.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub customer: Option<CustomerId>,
+    pub status: Option<Status>,
+    pub channel: Option<Channel>,
+    /// Page size; `None` lists all.
+    pub limit: Option<u32>,
+    pub offset: u32,
+}
+
+/// One inbox row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConversationRow {
+    pub id: ConversationId,
+    pub customer_id: CustomerId,
+    pub customer_name: String,
+    pub channel: Channel,
+    pub status: Status,
+    pub priority: Priority,
+    pub subject: Option<String>,
+    pub assignee: Option<String>,
+    pub tags: Vec<String>,
+    pub message_count: i64,
+    /// RFC Message-IDs of the conversation's email messages, oldest first.
+    pub message_ids: Vec<String>,
+    #[serde(serialize_with = "ser_rfc3339")]
+    pub last_activity: Millis,
+    /// When the customer last wrote; with `last_activity` this gives the waiting time.
+    #[serde(serialize_with = "ser_opt_rfc3339")]
+    pub last_inbound: Option<Millis>,
+    #[serde(serialize_with = "ser_opt_rfc3339")]
+    pub snoozed_until: Option<Millis>,
+    /// The start of the newest message, on one line.
+    pub snippet: String,
+}
+
+/// One message on a conversation's timeline.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MessageRow {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub direction: Direction,
+    pub channel: Channel,
+    pub author: Option<String>,
+    #[serde(serialize_with = "ser_rfc3339")]
+    pub sent_at: Millis,
+    pub subject: Option<String>,
+    pub body_text: String,
+    /// Already sanitised when stored.
+    pub body_html: Option<String>,
+    pub rfc_message_id: Option<String>,
+    pub sent_by_hand: bool,
+}
+
+const SNIPPET_CHARS: usize = 120;
+
+impl Store {
+    /// Lists conversations newest activity first (ties by id, so paging is stable).
+    pub fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<ConversationRow>> {
+        let mut sql = String::from(
+            "SELECT c.id, c.customer_id, cu.name, c.channel, c.status, c.priority, c.subject,
+                    tm.name, c.last_activity_at, c.last_inbound_at, c.snoozed_until,
+                    (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id),
+                    (SELECT m.body_text FROM messages m WHERE m.conversation_id = c.id
+                      ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)
+               FROM conversations c
+               JOIN customers cu ON cu.id = c.customer_id
+               LEFT JOIN team_members tm ON tm.id = c.assignee_id
+              WHERE 1 = 1",
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(customer) = filter.customer {
+            sql.push_str(" AND c.customer_id = ?");
+            args.push(Value::Integer(customer.0));
+        }
+        if let Some(status) = filter.status {
+            sql.push_str(" AND c.status = ?");
+            args.push(Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(channel) = filter.channel {
+            sql.push_str(" AND c.channel = ?");
+            args.push(Value::Text(channel.as_str().to_owned()));
+        }
+        sql.push_str(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ? OFFSET ?");
+        args.push(Value::Integer(filter.limit.map_or(-1, i64::from)));
+        args.push(Value::Integer(i64::from(filter.offset)));
+
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt
+            .query_map(params_from_iter(args), |r| {
+                Ok(ConversationRow {
+                    id: ConversationId(r.get(0)?),
+                    customer_id: CustomerId(r.get(1)?),
+                    customer_name: r.get(2)?,
+                    channel: parse_col(r, 3)?,
+                    status: parse_col(r, 4)?,
+                    priority: parse_col(r, 5)?,
+                    subject: r.get(6)?,
+                    assignee: r.get(7)?,
+                    last_activity: r.get(8)?,
+                    last_inbound: r.get(9)?,
+                    snoozed_until: r.get(10)?,
+                    message_count: r.get(11)?,
+                    snippet: text::preview(&r.get::<_, Option<String>>(12)?.unwrap_or_default(), SNIPPET_CHARS),
+                    tags: Vec::new(),
+                    message_ids: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for row in &mut rows {
+            row.tags = self.conversation_tags(row.id)?;
+            row.message_ids = self.email_message_ids(row.id)?;
+        }
+        Ok(rows)
+    }
+
+    /// One conversation's row, or NotFound.
+    pub fn conversation(&self, id: ConversationId) -> Result<ConversationRow> {
+        let customer: Option<i64> = self
+            .conn
+            .query_row("SELECT customer_id FROM conversations WHERE id = ?", [id.0], |r| r.get(0))
+            .optional()?;
+        let customer = customer.ok_or(StoreError::NotFound { what: "conversation", id: id.0 })?;
+        let rows = self.conversations(&ConversationFilter { customer: Some(CustomerId(customer)), ..Default::default() })?;
+        rows.into_iter().find(|c| c.id == id).ok_or(StoreError::NotFound { what: "conversation", id: id.0 })
+    }
+
+    /// A conversation's messages, oldest first.
+    pub fn messages(&self, conversation: ConversationId) -> Result<Vec<MessageRow>> {
+        let exists: Option<i64> =
+            self.conn.query_row("SELECT id FROM conversations WHERE id = ?", [conversation.0], |r| r.get(0)).optional()?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound { what: "conversation", id: conversation.0 });
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, m.conversation_id, m.direction, m.channel, m.author, m.sent_at, m.subject,
+                    m.body_text, m.body_html, e.rfc_message_id, m.sent_by_hand
+               FROM messages m LEFT JOIN email_headers e ON e.message_id = m.id
+              WHERE m.conversation_id = ?
+              ORDER BY m.sent_at, m.id",
+        )?;
+        let rows = stmt
+            .query_map([conversation.0], |r| {
+                Ok(MessageRow {
+                    id: MessageId(r.get(0)?),
+                    conversation_id: ConversationId(r.get(1)?),
+                    direction: parse_col(r, 2)?,
+                    channel: parse_col(r, 3)?,
+                    author: r.get(4)?,
+                    sent_at: r.get(5)?,
+                    subject: r.get(6)?,
+                    body_text: r.get(7)?,
+                    body_html: r.get(8)?,
+                    rfc_message_id: r.get(9)?,
+                    sent_by_hand: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn conversation_tags(&self, id: ConversationId) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.name FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id
+              WHERE ct.conversation_id = ? ORDER BY t.name",
+        )?;
+        let tags = stmt.query_map([id.0], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(tags)
+    }
+
+    fn email_message_ids(&self, id: ConversationId) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.rfc_message_id FROM messages m JOIN email_headers e ON e.message_id = m.id
+              WHERE m.conversation_id = ? AND e.rfc_message_id IS NOT NULL
+              ORDER BY m.sent_at, m.id",
+        )?;
+        let ids = stmt.query_map([id.0], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+}
+
+/// Reads a TEXT column into one of the core vocabularies; an unknown value (only possible
+/// if someone edited the file by hand past the CHECK constraints) is a conversion error.
+pub(crate) fn parse_col<T>(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = shopdesk_core::UnknownValue>,
+{
+    let text: String = row.get(idx)?;
+    text.parse::<T>()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}

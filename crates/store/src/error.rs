@@ -1,0 +1,22 @@
+use std::path::PathBuf;
+
+/// What can go wrong in the store. Every variant that concerns a file names it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a Shopdesk database (not an SQLite file); it was left untouched")]
+    NotADatabase { path: PathBuf },
+    #[error("{path} has schema version {found}, but this Shopdesk knows only up to {known}; upgrade Shopdesk (the file was left untouched)")]
+    SchemaTooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("cannot write the database at {path}: {reason}")]
+    ReadOnly { path: PathBuf, reason: String },
+    #[error("cannot open the database at {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("applying schema migrations failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: i64 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,25 @@
+//! Shopdesk's SQLite store.
+//!
+//! [`Store::open`] is the only way in: it refuses files that are not Shopdesk databases
+//! (without touching them), sets the per-connection pragmas, registers the SQL functions
+//! the schema's triggers call, and applies pending migrations in one transaction. One
+//! module per table group holds the queries.
+
+mod conversations;
+mod customers;
+mod demo;
+mod error;
+mod open;
+mod search;
+mod stats;
+mod time;
+
+pub use conversations::{ConversationFilter, ConversationRow, MessageRow};
+pub use customers::{CustomerRow, IdentityRow};
+pub use demo::DemoSummary;
+pub use error::StoreError;
+pub use open::{MIGRATIONS_COUNT, Store};
+pub use search::SearchHit;
+pub use stats::Stats;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
