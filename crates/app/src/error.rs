@@ -1,0 +1,55 @@
+use serde::Serialize;
+use shopdesk_store::StoreError;
+use std::path::Path;
+
+/// A machine-readable error class: the UI branches on it, the CLI prints the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotADatabase,
+    SchemaTooNew,
+    ReadOnly,
+    NotFound,
+    InvalidInput,
+    WouldOverwrite,
+    Database,
+    Io,
+    Internal,
+}
+
+/// The error every use case returns; serialises as `{"code": "...", "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> AppError {
+        AppError { code, message: message.into() }
+    }
+
+    pub fn io(path: &Path, e: std::io::Error) -> AppError {
+        let code = if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30) {
+            ErrorCode::ReadOnly
+        } else {
+            ErrorCode::Io
+        };
+        AppError::new(code, format!("{}: {e}", path.display()))
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        let code = match &e {
+            StoreError::NotADatabase { .. } => ErrorCode::NotADatabase,
+            StoreError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            StoreError::ReadOnly { .. } => ErrorCode::ReadOnly,
+            StoreError::NotFound { .. } => ErrorCode::NotFound,
+            StoreError::Io(_) => ErrorCode::Io,
+            StoreError::Open { .. } | StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Database,
+        };
+        AppError::new(code, e.to_string())
+    }
+}

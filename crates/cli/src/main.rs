@@ -1,0 +1,211 @@
+//! `shopdesk`: the command line over the same use cases the desktop app calls.
+//! Listings print a table, or JSON with `--json`. Errors go to stderr, exit code 1.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use shopdesk_app::{App, ConversationFilter, Host, SystemHost};
+use shopdesk_core::demo::DemoOptions;
+use shopdesk_core::{Channel, ConversationId, CustomerId, Status};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "shopdesk", version, about = "Local-first customer support for small online shops")]
+struct Cli {
+    /// Database file [default: ~/.local/share/shopdesk/shopdesk.db]
+    #[arg(long, global = true, env = "SHOPDESK_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a realistic demo shop into the database (replaces a demo, never real data unless --force)
+    Demo {
+        /// Same seed, same shop (on the same day)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 48)]
+        customers: usize,
+        #[arg(long, default_value_t = 600)]
+        messages: usize,
+        /// Replace a database that holds real data
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Headline counts
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Customers with their identities
+    Customers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Conversations, newest activity first
+    Conversations {
+        #[arg(long, value_name = "ID")]
+        customer: Option<i64>,
+        #[arg(long, value_parser = parse_vocab::<Status>)]
+        status: Option<Status>,
+        #[arg(long, value_parser = parse_vocab::<Channel>)]
+        channel: Option<Channel>,
+        /// Page size (all when omitted)
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The messages of one conversation, oldest first
+    Messages {
+        conversation: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search over messages (Hebrew, Arabic, Polish, English; accents optional)
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_vocab<T: std::str::FromStr<Err = shopdesk_core::UnknownValue>>(s: &str) -> Result<T, String> {
+    s.parse::<T>().map_err(|e| e.to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // Broken pipe (`shopdesk customers | head`) is not an error worth a message.
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return std::process::ExitCode::SUCCESS;
+            }
+            eprintln!("shopdesk: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = match cli.db {
+        Some(p) => p,
+        None => shopdesk_app::default_db_path()?,
+    };
+    let host = SystemHost;
+    let open = || App::open(&db, host).with_context(|| format!("opening {}", db.display()));
+    match cli.command {
+        Command::Demo { seed, customers, messages, force, json } => {
+            let anchor = shopdesk_app::start_of_day(host.now(), &host.time_zone());
+            let opts = DemoOptions { seed, customers, messages, anchor };
+            let summary = shopdesk_app::create_demo(&db, &opts, force, host.now())?;
+            if json {
+                print_json(&summary)
+            } else {
+                println!(
+                    "wrote the demo shop to {}: {} customers, {} conversations, {} messages, {} orders, {} follow-ups",
+                    db.display(),
+                    summary.customers,
+                    summary.conversations,
+                    summary.messages,
+                    summary.orders,
+                    summary.followups
+                );
+                Ok(())
+            }
+        }
+        Command::Stats { json } => {
+            let s = open()?.stats()?;
+            if json {
+                return print_json(&s);
+            }
+            println!("customers      {}", s.customers);
+            println!("conversations  {}", s.conversations);
+            println!("messages       {}", s.messages);
+            println!("orders         {}", s.orders);
+            println!("follow-ups due {}", s.followups_due);
+            Ok(())
+        }
+        Command::Customers { json } => {
+            let rows = open()?.customers()?;
+            if json {
+                return print_json(&rows);
+            }
+            let mut out = std::io::stdout().lock();
+            for c in rows {
+                let ids: Vec<String> = c.identities.iter().map(|i| format!("{}:{}", i.kind, i.value)).collect();
+                writeln!(out, "{:>6}  {:<28}  {}", c.id, c.name, ids.join(", "))?;
+            }
+            Ok(())
+        }
+        Command::Conversations { customer, status, channel, limit, offset, json } => {
+            let filter = ConversationFilter { customer: customer.map(CustomerId), status, channel, limit, offset };
+            let rows = open()?.conversations(&filter)?;
+            if json {
+                return print_json(&rows);
+            }
+            let mut out = std::io::stdout().lock();
+            for c in rows {
+                writeln!(
+                    out,
+                    "{:>6}  {}  {:<9} {:<8} {:<24} {:>4} msgs  {}",
+                    c.id,
+                    local_time(c.last_activity),
+                    c.channel,
+                    c.status,
+                    c.customer_name,
+                    c.message_count,
+                    c.subject.as_deref().unwrap_or(&c.snippet)
+                )?;
+            }
+            Ok(())
+        }
+        Command::Messages { conversation, json } => {
+            let rows = open()?.messages(ConversationId(conversation))?;
+            if json {
+                return print_json(&rows);
+            }
+            let mut out = std::io::stdout().lock();
+            for m in rows {
+                writeln!(out, "── {} {} {} ({})", local_time(m.sent_at), m.direction, m.author.as_deref().unwrap_or("?"), m.channel)?;
+                writeln!(out, "{}\n", m.body_text)?;
+            }
+            Ok(())
+        }
+        Command::Search { query, limit, json } => {
+            let hits = open()?.search(&query, limit)?;
+            if json {
+                return print_json(&hits);
+            }
+            let mut out = std::io::stdout().lock();
+            for h in hits {
+                writeln!(out, "{:>6}  conv {:<6} {:<24} {}", h.message_id, h.conversation_id, h.customer_name, h.snippet)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn local_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
