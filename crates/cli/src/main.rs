@@ -1,7 +1,6 @@
 //! `shopdesk`: the command line over the same use cases the desktop app calls.
 //! Listings print a table, or JSON with `--json`. Errors go to stderr, exit code 1.
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use shopdesk_app::{App, ConversationFilter, Host, SystemHost};
@@ -104,7 +103,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => shopdesk_app::default_db_path()?,
     };
     let host = SystemHost;
-    let open = || App::open(&db, host).with_context(|| format!("opening {}", db.display()));
+    // Store errors already name the file.
+    let open = || App::open(&db, host);
     match cli.command {
         Command::Demo { seed, customers, messages, force, json } => {
             let anchor = shopdesk_app::start_of_day(host.now(), &host.time_zone());

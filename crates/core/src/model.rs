@@ -10,7 +10,7 @@ use std::str::FromStr;
 pub struct UnknownValue {
     pub what: &'static str,
     pub value: String,
-    pub expected: &'static str,
+    pub expected: String,
 }
 
 macro_rules! vocabulary {
@@ -36,7 +36,7 @@ macro_rules! vocabulary {
                     _ => Err(UnknownValue {
                         what: $what,
                         value: s.to_owned(),
-                        expected: concat!($($text, " "),+),
+                        expected: [$($text),+].join(", "),
                     }),
                 }
             }

@@ -3,11 +3,12 @@
 use crate::time::{ser_opt_rfc3339, ser_rfc3339};
 use crate::{Result, Store, StoreError};
 use rusqlite::{OptionalExtension, params_from_iter, types::Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shopdesk_core::{Channel, ConversationId, CustomerId, Direction, MessageId, Millis, Priority, Status, text};
 
 /// Which conversations to list. The default is every conversation, newest activity first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct ConversationFilter {
     pub customer: Option<CustomerId>,
     pub status: Option<Status>,
