@@ -1,0 +1,6 @@
+//! Test harness shared by the system tests.
+
+pub mod desktop;
+pub mod mail;
+
+pub use mail::{MailServers, MailUser};

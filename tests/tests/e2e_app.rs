@@ -1,0 +1,80 @@
+//! The real app, end to end: the built Tauri binary under Xvfb, driven through
+//! tauri-driver + WebKitWebDriver, on a demo database made for the test.
+
+use anyhow::Context;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use shopdesk_app::{App, ConversationFilter, FixedHost, create_demo, start_of_day};
+use shopdesk_core::demo::DemoOptions;
+use shopdesk_systests::desktop::{TauriDriver, desktop_binary};
+use std::time::{Duration, Instant};
+
+async fn launch(db: &std::path::Path) -> anyhow::Result<(TauriDriver, Client)> {
+    let driver = TauriDriver::start()?;
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": desktop_binary()?, "args": ["--db", db] }),
+    );
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+        .context("opening a WebDriver session on the app")?;
+    Ok((driver, client))
+}
+
+/// Waits until `css` matches at least `min` elements; returns how many.
+async fn wait_count(client: &Client, css: &str, min: usize) -> anyhow::Result<usize> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let n = client.find_all(Locator::Css(css)).await?.len();
+        if n >= min {
+            return Ok(n);
+        }
+        if Instant::now() > deadline {
+            let html = client.source().await.unwrap_or_default();
+            anyhow::bail!("{css}: {n} elements after 20 s (wanted {min}); page: {}", &html[..html.len().min(2000)]);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The demo inbox lists its conversations newest first (the first row is the database's
+/// newest conversation), and opening one shows exactly its messages, each with dir="auto".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_inbox_lists_and_opens_conversations() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("demo.db");
+    let host = FixedHost { now: jiff::Timestamp::now().as_millisecond(), tz: jiff::tz::TimeZone::UTC };
+    let anchor = start_of_day(host.now, &host.tz);
+    create_demo(&db, &DemoOptions { anchor, ..DemoOptions::default() }, false, host.now)?;
+    let expected = App::open(&db, host)?.conversations(&ConversationFilter::default())?;
+    let newest = expected.first().context("the demo has conversations")?;
+    let expected_messages = App::open(&db, FixedHost { now: 0, tz: jiff::tz::TimeZone::UTC })?.messages(newest.id)?;
+
+    let (_driver, client) = launch(&db).await?;
+    let result = async {
+        let rows = wait_count(&client, "[data-testid=conversation-row]", 1).await?;
+        assert!(rows >= 20, "only {rows} rows listed");
+        let first = client.find(Locator::Css("[data-testid=conversation-row]")).await?;
+        assert_eq!(first.attr("data-conversation-id").await?, Some(newest.id.to_string()));
+        let name = first.find(Locator::Css("[data-testid=customer-name]")).await?.text().await?;
+        assert_eq!(name.trim(), newest.customer_name);
+
+        first.click().await?;
+        let shown = wait_count(&client, "[data-testid=conversation-view] [data-testid=message]", 1).await?;
+        assert_eq!(shown, expected_messages.len());
+        let bodies = client.find_all(Locator::Css("[data-testid=message] [dir=auto]")).await?;
+        assert!(bodies.len() >= shown, "every message text carries dir=auto");
+        let view = client.find(Locator::Css("[data-testid=conversation-view]")).await?.text().await?;
+        let last = expected_messages.last().context("messages")?;
+        let first_line = last.body_text.lines().next().unwrap_or_default();
+        assert!(view.contains(first_line), "the newest message text {first_line:?} is shown");
+        anyhow::Ok(())
+    }
+    .await;
+    client.close().await.ok();
+    result
+}
