@@ -25,6 +25,16 @@ async fn launch(db: &std::path::Path) -> anyhow::Result<(TauriDriver, Client)> {
     Ok((driver, client))
 }
 
+/// Keeps what the window showed when a test failed, for the person reading the CI log.
+async fn save_screenshot(client: &Client, name: &str) {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}.png"));
+    if let Ok(png) = client.screenshot().await {
+        if std::fs::write(&path, png).is_ok() {
+            eprintln!("screenshot of the failing window: {}", path.display());
+        }
+    }
+}
+
 /// Waits until `css` matches at least `min` elements; returns how many.
 async fn wait_count(client: &Client, css: &str, min: usize) -> anyhow::Result<usize> {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -60,21 +70,26 @@ async fn demo_inbox_lists_and_opens_conversations() -> anyhow::Result<()> {
         assert!(rows >= 20, "only {rows} rows listed");
         let first = client.find(Locator::Css("[data-testid=conversation-row]")).await?;
         assert_eq!(first.attr("data-conversation-id").await?, Some(newest.id.to_string()));
-        let name = first.find(Locator::Css("[data-testid=customer-name]")).await?.text().await?;
-        assert_eq!(name.trim(), newest.customer_name);
+        // textContent, not text(): WebKitWebDriver reports spans inside a <button> as not
+        // displayed and returns "" for their visible text.
+        let name = first.find(Locator::Css("[data-testid=customer-name]")).await?.prop("textContent").await?;
+        assert_eq!(name.as_deref().map(str::trim), Some(newest.customer_name.as_str()));
 
         first.click().await?;
         let shown = wait_count(&client, "[data-testid=conversation-view] [data-testid=message]", 1).await?;
         assert_eq!(shown, expected_messages.len());
         let bodies = client.find_all(Locator::Css("[data-testid=message] [dir=auto]")).await?;
         assert!(bodies.len() >= shown, "every message text carries dir=auto");
-        let view = client.find(Locator::Css("[data-testid=conversation-view]")).await?.text().await?;
+        let view = client.find(Locator::Css("[data-testid=conversation-view]")).await?.prop("textContent").await?.unwrap_or_default();
         let last = expected_messages.last().context("messages")?;
         let first_line = last.body_text.lines().next().unwrap_or_default();
         assert!(view.contains(first_line), "the newest message text {first_line:?} is shown");
         anyhow::Ok(())
     }
     .await;
+    if result.is_err() {
+        save_screenshot(&client, "demo_inbox").await;
+    }
     client.close().await.ok();
     result
 }

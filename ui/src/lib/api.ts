@@ -1,0 +1,68 @@
+// Typed wrappers over the Tauri IPC commands (src-tauri/src/lib.rs).
+// Every call rejects with an AppError {code, message}. Outside Tauri (plain browser:
+// `npm run dev`, `vite preview`, tests) the calls go to the built-in mock dataset (mock.ts).
+import { invoke } from '@tauri-apps/api/core';
+import type {
+  AppError,
+  Command,
+  Commands,
+  ConversationFilter,
+  ConversationRow,
+  MessageRow,
+  SearchHit,
+  Stats,
+} from './types';
+
+/** True inside the Tauri webview. */
+export function isTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+function isAppError(e: unknown): e is AppError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as AppError).code === 'string' &&
+    typeof (e as AppError).message === 'string'
+  );
+}
+
+/** Whatever a call threw, as an AppError. Tauri rejects with the serialised error object, or a plain string for IPC failures. */
+export function toAppError(e: unknown): AppError {
+  if (isAppError(e)) return { code: e.code, message: e.message };
+  if (typeof e === 'string') return { code: 'ipc', message: e };
+  if (e instanceof Error) return { code: 'internal', message: e.message || String(e) };
+  return { code: 'internal', message: String(e) };
+}
+
+async function call<C extends Command>(cmd: C, args: Commands[C]['args']): Promise<Commands[C]['result']> {
+  try {
+    if (isTauri()) {
+      return await invoke<Commands[C]['result']>(cmd, args);
+    }
+    const mock = await import('./mock');
+    return await mock.mockInvoke(cmd, args);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+/** The inbox, newest activity first. Page with `limit` / `offset`. */
+export function listConversations(filter: ConversationFilter = {}): Promise<ConversationRow[]> {
+  return call('list_conversations', { filter });
+}
+
+/** One conversation's messages. */
+export function conversationMessages(conversationId: number): Promise<MessageRow[]> {
+  return call('conversation_messages', { conversationId });
+}
+
+/** Totals for the header bar. */
+export function stats(): Promise<Stats> {
+  return call('stats', {});
+}
+
+/** Full-text search over messages. */
+export function search(query: string, limit = 50): Promise<SearchHit[]> {
+  return call('search', { query, limit });
+}
