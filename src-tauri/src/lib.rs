@@ -45,11 +45,10 @@ async fn search(state: State<'_, Shared>, query: String, limit: u32) -> Result<V
 fn db_path() -> Result<PathBuf, AppError> {
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--db" {
-            if let Some(path) = args.next() {
+        if arg == "--db"
+            && let Some(path) = args.next() {
                 return Ok(PathBuf::from(path));
             }
-        }
     }
     match std::env::var_os("SHOPDESK_DB") {
         Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),

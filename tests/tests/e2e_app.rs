@@ -28,11 +28,10 @@ async fn launch(db: &std::path::Path) -> anyhow::Result<(TauriDriver, Client)> {
 /// Keeps what the window showed when a test failed, for the person reading the CI log.
 async fn save_screenshot(client: &Client, name: &str) {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}.png"));
-    if let Ok(png) = client.screenshot().await {
-        if std::fs::write(&path, png).is_ok() {
+    if let Ok(png) = client.screenshot().await
+        && std::fs::write(&path, png).is_ok() {
             eprintln!("screenshot of the failing window: {}", path.display());
         }
-    }
 }
 
 /// Waits until `css` matches at least `min` elements; returns how many.

@@ -312,10 +312,10 @@ fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, message
         _ => (false, true),
     };
     let mut identities = Vec::new();
-    if email_conv || index % 5 == 0 {
+    if email_conv || index.is_multiple_of(5) {
         identities.push(DemoIdentity { kind: IdentityKind::Email, value: email.clone(), display: format!("{name} <{email}>") });
     }
-    if chat_conv || index % 4 == 0 {
+    if chat_conv || index.is_multiple_of(4) {
         identities.push(DemoIdentity { kind: IdentityKind::Phone, value: phone.clone(), display: phone.clone() });
     }
     if chat_conv {
@@ -370,7 +370,7 @@ fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, message
 
     // Follow-ups: overdue, due today, and later, so every view has something in it.
     let mut followups = Vec::new();
-    if index % 4 == 0 || index < 6 {
+    if index.is_multiple_of(4) || index < 6 {
         let due_at = match index % 3 {
             0 => opts.anchor - rng.random_range(1..5) * DAY + 10 * HOUR,
             1 => opts.anchor + rng.random_range(9..18) * HOUR,
@@ -402,7 +402,7 @@ fn make_conversation(
 ) -> DemoConversation {
     let product = pick(rng, locale.products).0;
     let fill = |t: &str| t.replace("{order}", order_ref).replace("{product}", product);
-    let subject = (channel == Channel::Email).then(|| fill(*pick(rng, locale.subjects)));
+    let subject = (channel == Channel::Email).then(|| fill(pick::<&str>(rng, locale.subjects)));
     // Chats are quick back-and-forth, email is slower; the last message lands in the last
     // few days so the inbox looks alive.
     let step = if channel == Channel::Email { 3 * HOUR } else { 7 * MINUTE };
@@ -416,8 +416,8 @@ fn make_conversation(
         let direction = if k == 0 || (k % 2 == 0) ^ rng.random_bool(0.2) { Direction::In } else { Direction::Out };
         let member = (direction == Direction::Out).then(|| rng.random_range(0..MEMBERS.len()));
         let body = match direction {
-            Direction::Out => fill(*pick(rng, locale.outbound)),
-            _ => fill(*pick(rng, locale.inbound)),
+            Direction::Out => fill(pick::<&str>(rng, locale.outbound)),
+            _ => fill(pick::<&str>(rng, locale.inbound)),
         };
         let author = match (direction, channel) {
             (Direction::Out, Channel::Email) => member.map_or(SHOP_CHAT_NAME, |m| MEMBERS[m].name).to_owned(),
