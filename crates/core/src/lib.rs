@@ -3,6 +3,7 @@
 //! Everything here is deterministic so it can be tested without a database or a network.
 
 pub mod demo;
+pub mod email;
 pub mod ids;
 pub mod model;
 pub mod text;

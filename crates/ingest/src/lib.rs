@@ -1,0 +1,1 @@
+//! Importers: parsers over bytes feeding a sink.
