@@ -7,6 +7,7 @@ pub mod email;
 pub mod ids;
 pub mod model;
 pub mod text;
+pub mod threading;
 
 pub use ids::*;
 pub use model::*;

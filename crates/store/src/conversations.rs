@@ -199,3 +199,33 @@ where
     text.parse::<T>()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
+
+impl Store {
+    /// Moves a conversation to `status` (with `snoozed_until` for a timed snooze; `None`
+    /// snoozes until the customer writes) and logs who did it.
+    pub fn set_status(
+        &mut self,
+        id: ConversationId,
+        status: Status,
+        snoozed_until: Option<Millis>,
+        actor: &str,
+        now: Millis,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let until = if status == Status::Snoozed { snoozed_until } else { None };
+            let changed = tx.execute(
+                "UPDATE conversations SET status = ?1, snoozed_until = ?2 WHERE id = ?3",
+                rusqlite::params![status.as_str(), until, id.0],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound { what: "conversation", id: id.0 });
+            }
+            tx.execute(
+                "INSERT INTO events(at, actor, entity, entity_id, action, details)
+                 VALUES (?1, ?2, 'conversations', ?3, 'status', json_object('status', ?4, 'snoozed_until', ?5))",
+                rusqlite::params![now, actor, id.0, status.as_str(), until],
+            )?;
+            Ok(())
+        })
+    }
+}

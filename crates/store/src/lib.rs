@@ -8,6 +8,7 @@
 mod conversations;
 mod customers;
 mod demo;
+mod email;
 mod error;
 mod open;
 mod search;
@@ -17,6 +18,7 @@ mod time;
 pub use conversations::{ConversationFilter, ConversationRow, MessageRow};
 pub use customers::{CustomerRow, IdentityRow};
 pub use demo::DemoSummary;
+pub use email::{EmailInput, EmailLocation, Stored};
 pub use error::StoreError;
 pub use open::{MIGRATIONS_COUNT, Store};
 pub use search::SearchHit;
