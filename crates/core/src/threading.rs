@@ -22,11 +22,10 @@ pub fn parent_ids(own: Option<&str>, references: &[String], in_reply_to: &[Strin
         out.push(id.to_owned());
     }
     // In-Reply-To names the direct parent; if References forgot it, it still counts.
-    if let Some(parent) = in_reply_to.first().map(|p| p.trim()) {
-        if !parent.is_empty() && Some(parent) != own && !out.iter().any(|seen| seen == parent) {
+    if let Some(parent) = in_reply_to.first().map(|p| p.trim())
+        && !parent.is_empty() && Some(parent) != own && !out.iter().any(|seen| seen == parent) {
             out.push(parent.to_owned());
         }
-    }
     out
 }
 

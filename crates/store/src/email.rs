@@ -192,11 +192,10 @@ fn find_thread(tx: &Transaction<'_>, p: &ParsedEmail, customer: CustomerId, sent
             )?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        if let Some(hit) = hit {
-            if !found.contains(&hit) {
+        if let Some(hit) = hit
+            && !found.contains(&hit) {
                 found.push(hit);
             }
-        }
     }
     if let Some(&(first, first_customer)) = found.first() {
         // The nearest referenced conversation wins; others of the same customer merge in.
