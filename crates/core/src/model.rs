@@ -112,6 +112,16 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// How a mail connection is secured. There is no "accept invalid certificates" mode:
+    /// a private CA is configured with a CA file instead.
+    TlsMode, "TLS mode", {
+        None => "none",
+        Starttls => "starttls",
+        Tls => "tls",
+    }
+);
+
 /// Normalises an email address for identity matching: trimmed and lower-cased. Plus-tags
 /// are kept (`anna+shop@x` is a distinct address the customer chose on purpose).
 pub fn normalize_email(address: &str) -> String {

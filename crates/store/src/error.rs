@@ -13,6 +13,10 @@ pub enum StoreError {
     Open { path: PathBuf, source: rusqlite::Error },
     #[error("applying schema migrations failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    #[error("{what} {name:?} does not exist")]
+    NotFoundByName { what: &'static str, name: String },
+    #[error("{what} {name:?} already exists")]
+    AlreadyExists { what: &'static str, name: String },
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: i64 },
     #[error("database error: {0}")]

@@ -5,6 +5,7 @@
 //! the schema's triggers call, and applies pending migrations in one transaction. One
 //! module per table group holds the queries.
 
+mod accounts;
 mod conversations;
 mod customers;
 mod demo;
@@ -16,6 +17,7 @@ mod search;
 mod stats;
 mod time;
 
+pub use accounts::Account;
 pub use conversations::{ConversationFilter, ConversationRow, MessageRow};
 pub use customers::{CustomerRow, IdentityRow};
 pub use demo::DemoSummary;
