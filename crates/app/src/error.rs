@@ -46,7 +46,8 @@ impl From<StoreError> for AppError {
             StoreError::NotADatabase { .. } => ErrorCode::NotADatabase,
             StoreError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
             StoreError::ReadOnly { .. } => ErrorCode::ReadOnly,
-            StoreError::NotFound { .. } => ErrorCode::NotFound,
+            StoreError::NotFound { .. } | StoreError::NotFoundByName { .. } => ErrorCode::NotFound,
+            StoreError::AlreadyExists { .. } => ErrorCode::InvalidInput,
             StoreError::Io(_) => ErrorCode::Io,
             StoreError::Open { .. } | StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Database,
         };
