@@ -4,10 +4,14 @@
 
 mod error;
 mod host;
+mod import_mail;
 
 pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
-pub use shopdesk_store::{ConversationFilter, ConversationRow, CustomerRow, DemoSummary, MessageRow, SearchHit, Stats};
+pub use import_mail::Progress;
+pub use shopdesk_store::{
+    ConversationFilter, ConversationRow, CustomerRow, DemoSummary, ImportProblem, ImportReport, MessageRow, SearchHit, Stats,
+};
 
 use shopdesk_core::demo::DemoOptions;
 use shopdesk_core::{ConversationId, DAY, Millis};

@@ -6,7 +6,7 @@ use serde::Serialize;
 use shopdesk_app::{App, ConversationFilter, Host, SystemHost};
 use shopdesk_core::demo::DemoOptions;
 use shopdesk_core::{Channel, ConversationId, CustomerId, Status};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -68,11 +68,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import exports and mailboxes
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Full-text search over messages (Hebrew, Arabic, Polish, English; accents optional)
     Search {
         query: String,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// An mbox file, a Maildir(++) tree, one .eml file, or a folder of them; re-importing adds nothing
+    Mail {
+        path: PathBuf,
+        /// An address of the shop (mail from it is outgoing); repeatable, remembered
+        #[arg(long = "me", value_name = "ADDRESS")]
+        me: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -180,6 +196,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for m in rows {
                 writeln!(out, "── {} {} {} ({})", local_time(m.sent_at), m.direction, m.author.as_deref().unwrap_or("?"), m.channel)?;
                 writeln!(out, "{}\n", m.body_text)?;
+            }
+            Ok(())
+        }
+        Command::Import(ImportCommand::Mail { path, me, json }) => {
+            let mut app = open()?;
+            let show_progress = std::io::stderr().is_terminal();
+            let report = app.import_mail(&path, &me, |p| {
+                if show_progress && (p.done == p.total || p.done % 100 == 0) {
+                    eprint!("\r{}/{} messages", p.done, p.total);
+                }
+            })?;
+            if show_progress {
+                eprintln!();
+            }
+            if json {
+                return print_json(&report);
+            }
+            println!("imported {}, already there {}, problems {}", report.imported, report.duplicates, report.problems.len());
+            for p in &report.problems {
+                println!("  {}: {}", p.location, p.message);
             }
             Ok(())
         }

@@ -109,7 +109,7 @@ fn imaptest_mboxes_split() {
     let mut mboxes = 0;
     for entry in std::fs::read_dir(&dir).expect("imaptest dir") {
         let path = entry.expect("entry").path();
-        if !path.extension().is_some_and(|e| e == "mbox") {
+        if path.extension().is_none_or(|e| e != "mbox") {
             continue;
         }
         let bytes = std::fs::read(&path).expect("read");

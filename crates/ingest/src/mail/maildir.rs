@@ -26,11 +26,10 @@ pub fn walk_maildir(root: &Path) -> Result<Vec<MaildirEntry>, IngestError> {
     for entry in std::fs::read_dir(root).map_err(io(root))? {
         let entry = entry.map_err(io(root))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(sub) = name.strip_prefix('.') {
-            if !sub.is_empty() && sub != "." && is_maildir(&entry.path()) {
+        if let Some(sub) = name.strip_prefix('.')
+            && !sub.is_empty() && sub != "." && is_maildir(&entry.path()) {
                 folders.push((sub.replace('.', "/"), entry.path()));
             }
-        }
     }
     let mut out = Vec::new();
     for (folder, dir) in folders {
