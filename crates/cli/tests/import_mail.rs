@@ -12,12 +12,7 @@ fn shopdesk(db: &Path, args: &[&str]) -> Value {
 }
 
 fn corpus() -> PathBuf {
-    let dir = match std::env::var_os("SHOPDESK_CORPUS") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    assert!(dir.join("README.md").is_file(), "the shared test corpus is absent at {} (set SHOPDESK_CORPUS)", dir.display());
-    dir
+    shopdesk_systests::corpus::corpus_dir().unwrap_or_else(|e| panic!("{e}"))
 }
 
 const MBOX: &str = "From dana@example.test Mon Nov 16 10:00:00 2026

@@ -3,15 +3,10 @@
 //! Maildir++ tree, and imaptest's mboxes.
 
 use shopdesk_ingest::mail::{parse_email, split_mbox, walk_maildir};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    let dir = match std::env::var_os("SHOPDESK_CORPUS") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    assert!(dir.join("README.md").is_file(), "the shared test corpus is absent at {} (set SHOPDESK_CORPUS)", dir.display());
-    dir
+    shopdesk_systests::corpus::corpus_dir().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn eml_files() -> Vec<PathBuf> {
