@@ -12,6 +12,7 @@ pub enum ErrorCode {
     NotFound,
     InvalidInput,
     WouldOverwrite,
+    Keyring,
     Database,
     Io,
     Internal,

@@ -2,15 +2,19 @@
 //! get the same behaviour and the same errors ([`AppError`], which crosses IPC as
 //! `{code, message}`). Time and the local time zone come from a [`Host`], so tests can fix them.
 
+mod accounts;
 mod error;
 mod host;
 mod import_mail;
+mod secrets;
 
 pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
+pub use accounts::AccountListing;
 pub use import_mail::Progress;
+pub use secrets::{MemorySecrets, OsKeyring, SecretStore};
 pub use shopdesk_store::{
-    ConversationFilter, ConversationRow, CustomerRow, DemoSummary, ImportProblem, ImportReport, MessageRow, SearchHit, Stats,
+    Account, ConversationFilter, ConversationRow, CustomerRow, DemoSummary, ImportProblem, ImportReport, MessageRow, SearchHit, Stats,
 };
 
 use shopdesk_core::demo::DemoOptions;

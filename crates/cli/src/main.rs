@@ -3,9 +3,9 @@
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use shopdesk_app::{App, ConversationFilter, Host, SystemHost};
+use shopdesk_app::{Account, App, ConversationFilter, Host, OsKeyring, SystemHost};
 use shopdesk_core::demo::DemoOptions;
-use shopdesk_core::{Channel, ConversationId, CustomerId, Status};
+use shopdesk_core::{Channel, ConversationId, CustomerId, Status, TlsMode};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -68,6 +68,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Mailbox accounts (IMAP in, SMTP out); passwords go to the OS keyring
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Import exports and mailboxes
     #[command(subcommand)]
     Import(ImportCommand),
@@ -76,6 +79,51 @@ enum Command {
         query: String,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run; boxing would only add noise
+enum AccountCommand {
+    /// Add a mailbox; the password is read from standard input and stored in the OS keyring
+    Add {
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        imap_host: String,
+        #[arg(long)]
+        imap_port: u16,
+        #[arg(long, value_parser = parse_vocab::<TlsMode>)]
+        imap_tls: TlsMode,
+        #[arg(long)]
+        smtp_host: String,
+        #[arg(long)]
+        smtp_port: u16,
+        #[arg(long, value_parser = parse_vocab::<TlsMode>)]
+        smtp_tls: TlsMode,
+        /// Login name (often the email address)
+        #[arg(long)]
+        user: String,
+        /// Read the password from standard input (the only way: never on the command line)
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Extra trusted CA certificate (PEM) for a server with a private CA
+        #[arg(long, value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+        /// Folders to sync besides INBOX and Sent, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        folders: Vec<String>,
+        /// Another address of the shop on this mailbox; repeatable
+        #[arg(long = "alias", value_name = "ADDRESS")]
+        aliases: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List mailboxes (never their passwords)
+    List {
         #[arg(long)]
         json: bool,
     },
@@ -196,6 +244,58 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for m in rows {
                 writeln!(out, "── {} {} {} ({})", local_time(m.sent_at), m.direction, m.author.as_deref().unwrap_or("?"), m.channel)?;
                 writeln!(out, "{}\n", m.body_text)?;
+            }
+            Ok(())
+        }
+        Command::Account(AccountCommand::Add {
+            name,
+            email,
+            imap_host,
+            imap_port,
+            imap_tls,
+            smtp_host,
+            smtp_port,
+            smtp_tls,
+            user,
+            password_stdin: _,
+            ca_file,
+            folders,
+            aliases,
+            display_name,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let ca_file = ca_file.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string());
+            let account = Account {
+                id: 0,
+                name,
+                email,
+                aliases,
+                display_name,
+                username: user,
+                imap_host,
+                imap_port,
+                imap_tls,
+                smtp_host,
+                smtp_port,
+                smtp_tls,
+                ca_file,
+                folders,
+                signature: None,
+            };
+            open()?.add_account(&account, password, &OsKeyring)?;
+            println!("added account {} ({}); the password is in the OS keyring", account.name, account.email);
+            Ok(())
+        }
+        Command::Account(AccountCommand::List { json }) => {
+            let accounts = open()?.accounts(&OsKeyring)?;
+            if json {
+                return print_json(&accounts);
+            }
+            for a in accounts {
+                let key = if a.password_stored { "password in keyring" } else { "NO PASSWORD in keyring" };
+                println!("{:<16} {:<32} imap {}:{} ({})  smtp {}:{} ({})  {key}", a.account.name, a.account.email, a.account.imap_host, a.account.imap_port, a.account.imap_tls, a.account.smtp_host, a.account.smtp_port, a.account.smtp_tls);
             }
             Ok(())
         }
