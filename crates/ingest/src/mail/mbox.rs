@@ -56,7 +56,7 @@ mod tests {
     use super::*;
 
     /// Three messages, CRLF and LF mixed, an escaped body line and a body line starting
-    /// with "From " after text (not a separator).
+    /// with "From " after text (not a separator); lines are those of the separators.
     #[test]
     fn splits_messages_and_unquotes() {
         let mbox = b"From a@x Mon Jan  1 00:00:00 2024\r\nSubject: one\r\n\r\nbody one\r\n>From the shop\r\n\r\n\
@@ -70,6 +70,31 @@ From c@x Mon Jan  1 00:00:02 2024\nSubject: three\n\nlast\n";
         assert_eq!(entries[2].raw, b"Subject: three\n\nlast\n");
     }
 
+    /// A file that does not open with a separator (a cut export) still gives its first
+    /// message, located at line 1; blank lines before the first separator are nothing.
+    #[test]
+    fn leading_block_is_a_message() {
+        let entries =
+            split_mbox(b"Subject: cut\n\nhalf a message\n\nFrom b@x Mon Jan  1 00:00:01 2024\nSubject: b\n\nb\n");
+        assert_eq!(entries.iter().map(|e| e.line).collect::<Vec<_>>(), vec![1, 5]);
+        assert_eq!(entries[0].raw, b"Subject: cut\n\nhalf a message\n");
+        let entries = split_mbox(b"\n\r\nFrom a@x Mon Jan  1 00:00:00 2024\nSubject: a\n\na\n");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].line, 3);
+    }
+
+    /// CRLF files split like LF ones and keep their line endings; ">From" in headers and
+    /// at the very end is unquoted too.
+    #[test]
+    fn crlf_file() {
+        let entries = split_mbox(b"From a@x Mon Jan  1 00:00:00 2024\r\nSubject: a\r\n\r\n>From x\r\n\r\nFrom b@x Mon Jan  1 00:00:01 2024\r\nSubject: b\r\n\r\n>>>From y");
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].raw, b"Subject: a\r\n\r\nFrom x\r\n");
+        assert_eq!(entries[1].raw, b"Subject: b\r\n\r\n>>From y");
+        assert_eq!(entries[1].line, 6);
+    }
+
+    /// Nothing, or only separators, gives no messages.
     #[test]
     fn empty_and_separator_only_files_give_nothing() {
         assert!(split_mbox(b"").is_empty());
