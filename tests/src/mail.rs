@@ -98,8 +98,8 @@ impl MailServers {
     }
 
     /// Like [`MailServers::start`], plus implicit-TLS listeners ([`Self::imaps_port`],
-    /// [`Self::smtps_port`]) using a fresh self-signed certificate for 127.0.0.1, which
-    /// clients should trust through [`Self::ca_file`]. Plain ports stay plain (no STARTTLS
+    /// [`Self::smtps_port`]) using a fresh certificate for 127.0.0.1 from a private CA,
+    /// which clients should trust through [`Self::ca_file`]. Plain ports stay plain (no STARTTLS
     /// on SMTP; Dovecot does advertise STARTTLS on the plain IMAP port in this mode).
     pub fn start_with_tls() -> Result<MailServers> {
         Self::launch(true)
@@ -271,8 +271,9 @@ impl MailServers {
         let shop = MailUser::new("shop@shop.test", "shop-secret");
         let customer = MailUser::new("customer@example.test", "customer-secret");
         let name = instance_name(&dir);
-        write_dovecot_config(&dir, &name, ports, ca_file.as_deref(), &[&shop, &customer])?;
-        write_postfix_config(&dir, &name, ports, ca_file.as_deref())?;
+        let server_cert = ca_file.as_deref().map(|ca| ca.with_file_name("cert.pem"));
+        write_dovecot_config(&dir, &name, ports, server_cert.as_deref(), &[&shop, &customer])?;
+        write_postfix_config(&dir, &name, ports, server_cert.as_deref())?;
         let postfix_daemon_dir = postfix_daemon_dir(&dir.join("postfix/conf"))?;
 
         // Owns everything from here on: an error below drops it, which stops what started.
@@ -439,25 +440,40 @@ fn describe_ports(protocol: &str, plain: u16, tls: Option<u16>) -> String {
     }
 }
 
-/// Self-signed EC certificate for 127.0.0.1 (EC keys generate in milliseconds).
+/// A private CA and a server certificate for 127.0.0.1 it signed, as a shop's own mail
+/// server would have. Returns the CA certificate (what clients trust); the server's
+/// `cert.pem` and `key.pem` lie beside it. (A self-signed leaf would not do: strict
+/// verifiers such as rustls/webpki refuse a CA certificate used as the server's.)
 fn make_certificate(root: &Path) -> Result<PathBuf> {
     let dir = root.join("tls");
     fs::create_dir(&dir)?;
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let output = Command::new(find_binary("openssl")?)
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
-        .args(["-days", "3650", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdin(Stdio::null())
-        .output()
-        .context("running openssl")?;
-    if !output.status.success() {
-        bail!("openssl could not make a test certificate: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(cert)
+    let openssl = |args: &[&str]| -> Result<()> {
+        let output = Command::new(find_binary("openssl")?)
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .context("running openssl")?;
+        if !output.status.success() {
+            bail!("openssl {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    };
+    // EC keys generate in milliseconds.
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(&[&["req", "-x509"][..], &ec, &["-days", "3650", "-subj", "/CN=Shopdesk Test CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat())?;
+    openssl(&[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "server.csr"]].concat())?;
+    fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl(&[
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650",
+        "-extfile", "server.ext", "-out", "cert.pem",
+    ])?;
+    // The daemons read the key as their own users.
+    set_mode(&dir.join("key.pem"), 0o644)?;
+    Ok(dir.join("ca.pem"))
 }
 
 fn render(template: &str, vars: &[(&str, String)]) -> Result<String> {

@@ -40,6 +40,16 @@ impl App {
         }
     }
 
+    /// The account called `name`.
+    pub fn account(&self, name: &str) -> Result<Account> {
+        Ok(self.store.account(name)?)
+    }
+
+    /// Every account, without keyring lookups (for sync, which reads one password each).
+    pub fn account_settings(&self) -> Result<Vec<Account>> {
+        Ok(self.store.accounts()?)
+    }
+
     pub fn accounts(&self, secrets: &dyn SecretStore) -> Result<Vec<AccountListing>> {
         self.store
             .accounts()?

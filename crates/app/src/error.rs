@@ -13,6 +13,14 @@ pub enum ErrorCode {
     InvalidInput,
     WouldOverwrite,
     Keyring,
+    /// The mail server cannot be reached or dropped the connection (retried by sync).
+    MailServerUnreachable,
+    /// The mail server refused the user name or password.
+    MailLogin,
+    /// The mail server's certificate is not trusted, or TLS failed.
+    Tls,
+    /// The mail server refused a command.
+    MailServer,
     Database,
     Io,
     Internal,
@@ -51,6 +59,19 @@ impl From<StoreError> for AppError {
             StoreError::AlreadyExists { .. } => ErrorCode::InvalidInput,
             StoreError::Io(_) => ErrorCode::Io,
             StoreError::Open { .. } | StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Database,
+        };
+        AppError::new(code, e.to_string())
+    }
+}
+
+impl From<shopdesk_mailbox::MailboxError> for AppError {
+    fn from(e: shopdesk_mailbox::MailboxError) -> AppError {
+        use shopdesk_mailbox::MailboxError as M;
+        let code = match &e {
+            M::Connect { .. } | M::ConnectionLost(_) => ErrorCode::MailServerUnreachable,
+            M::Auth { .. } => ErrorCode::MailLogin,
+            M::Tls { .. } | M::NoStartTls { .. } | M::CaFile { .. } => ErrorCode::Tls,
+            M::Server { .. } => ErrorCode::MailServer,
         };
         AppError::new(code, e.to_string())
     }

@@ -7,12 +7,14 @@ mod error;
 mod host;
 mod import_mail;
 mod secrets;
+mod sync;
 
 pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
 pub use accounts::AccountListing;
 pub use import_mail::Progress;
 pub use secrets::{MemorySecrets, OsKeyring, SecretStore};
+pub use sync::{FolderReport, SyncEvent, SyncOptions, SyncReport};
 pub use shopdesk_store::{
     Account, ConversationFilter, ConversationRow, CustomerRow, DemoSummary, ImportProblem, ImportReport, MessageRow, SearchHit, Stats,
 };

@@ -3,11 +3,13 @@
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use shopdesk_app::{Account, App, ConversationFilter, Host, OsKeyring, SystemHost};
+use shopdesk_app::{Account, App, ConversationFilter, Host, OsKeyring, SyncEvent, SyncOptions, SystemHost};
 use shopdesk_core::demo::DemoOptions;
 use shopdesk_core::{Channel, ConversationId, CustomerId, Status, TlsMode};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "shopdesk", version, about = "Local-first customer support for small online shops")]
@@ -74,6 +76,21 @@ enum Command {
     /// Import exports and mailboxes
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Fetch mail over IMAP: one pass with --once, else keep syncing (IDLE push, reconnects) until stopped
+    Sync {
+        /// Only this account [default: every account]
+        #[arg(long)]
+        account: Option<String>,
+        /// One pass over every folder, then exit (a connection failure is an error)
+        #[arg(long)]
+        once: bool,
+        /// Seconds between passes over all folders while waiting on IDLE for INBOX
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        poll_every: u64,
+        /// One JSON object per line for each event (progress, synced, waiting, retrying)
+        #[arg(long)]
+        json: bool,
+    },
     /// Full-text search over messages (Hebrew, Arabic, Polish, English; accents optional)
     Search {
         query: String,
@@ -319,6 +336,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Sync { account, once, poll_every, json } => {
+            let options = SyncOptions { once, poll_every: Duration::from_secs(poll_every.max(1)), ..SyncOptions::default() };
+            sync(&db, account.as_deref(), &options, json)
+        }
         Command::Search { query, limit, json } => {
             let hits = open()?.search(&query, limit)?;
             if json {
@@ -331,6 +352,81 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Syncs the chosen accounts, each on its own thread with its own connection to the
+/// database; returns when all are done (`--once`) or when one fails for good.
+fn sync(db: &std::path::Path, only: Option<&str>, options: &SyncOptions, json: bool) -> anyhow::Result<()> {
+    let app = App::open(db, SystemHost)?;
+    let accounts = match only {
+        Some(name) => vec![app.account(name)?],
+        None => app.account_settings()?,
+    };
+    if accounts.is_empty() {
+        anyhow::bail!("no mailbox account yet: add one with `shopdesk account add`");
+    }
+    drop(app);
+    let stop = AtomicBool::new(false);
+    let failures = std::thread::scope(|scope| {
+        let handles: Vec<_> = accounts
+            .iter()
+            .map(|account| scope.spawn(|| sync_account(db, account, options, json, &stop)))
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(anyhow::anyhow!("a sync thread panicked")),
+            })
+            .collect::<Vec<_>>()
+    });
+    match failures.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn sync_account(db: &std::path::Path, account: &Account, options: &SyncOptions, json: bool, stop: &AtomicBool) -> anyhow::Result<()> {
+    let mut app = App::open(db, SystemHost)?;
+    let settings = app.imap_settings(account, &OsKeyring)?;
+    let name = account.name.as_str();
+    let show_progress = !json && std::io::stderr().is_terminal();
+    let mut on_event = |event: SyncEvent<'_>| {
+        let line = match event {
+            SyncEvent::Progress(p) if json => serde_json::json!({"event": "progress", "account": name, "done": p.done, "total": p.total}),
+            SyncEvent::Progress(p) => {
+                if show_progress && p.total > 0 {
+                    eprint!("\r{name}: {}/{} messages", p.done, p.total);
+                }
+                return;
+            }
+            SyncEvent::Synced(r) if json => serde_json::json!({"event": "synced", "report": r}),
+            SyncEvent::Synced(r) => {
+                if show_progress {
+                    eprintln!();
+                }
+                println!("{name}: {} new, {} already there, {} problems", r.imported, r.duplicates, r.problems.len());
+                for p in &r.problems {
+                    println!("  {}: {}", p.location, p.message);
+                }
+                return;
+            }
+            SyncEvent::Waiting if json => serde_json::json!({"event": "waiting", "account": name}),
+            SyncEvent::Waiting => return,
+            SyncEvent::Retrying { error, delay } => {
+                eprintln!("shopdesk: {name}: {error}; retrying in {} s", delay.as_secs());
+                if !json {
+                    return;
+                }
+                serde_json::json!({"event": "retrying", "account": name, "error": error, "delay_secs": delay.as_secs()})
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    app.sync(account, &settings, options, stop, &mut on_event).map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }
 
 fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {

@@ -15,6 +15,7 @@ mod imports;
 mod open;
 mod search;
 mod stats;
+mod sync;
 mod time;
 
 pub use accounts::Account;
@@ -27,5 +28,6 @@ pub use imports::{ImportProblem, ImportReport};
 pub use open::{MIGRATIONS_COUNT, Store};
 pub use search::SearchHit;
 pub use stats::Stats;
+pub use sync::FolderState;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

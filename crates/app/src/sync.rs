@@ -1,0 +1,340 @@
+//! IMAP sync: one pass brings every chosen folder of an account up to date (new mail,
+//! flags changed elsewhere, mail expunged or moved away, a recreated folder); `sync`
+//! repeats passes, waiting on IDLE in between, and reconnects with backoff when the
+//! connection drops (server restart, laptop asleep).
+//!
+//! Idempotency comes from the store: a message is keyed by its content, so a UID fetched
+//! twice (crash before the position was saved, new UIDVALIDITY, the same mail in two
+//! folders) is one message with one more location, never a second copy.
+
+use crate::secrets::SecretStore;
+use crate::{App, AppError, ErrorCode, Progress, Result};
+use serde::Serialize;
+use shopdesk_ingest::mail::{parse_email, source_key};
+use shopdesk_mailbox::{Folder, FolderRole, ImapMailbox, ImapSettings, MailboxError, RemoteMailbox};
+use shopdesk_store::{Account, EmailInput, EmailLocation, FolderState, ImportProblem, ImportReport, Stored};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Messages per UID FETCH: big enough to keep the pipe full, small enough that a dropped
+/// connection loses little and memory stays bounded (attachments can be large).
+const FETCH_BATCH: usize = 50;
+
+/// What one pass did to one folder.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FolderReport {
+    pub name: String,
+    pub role: String,
+    /// Messages fetched that were new to the database.
+    pub imported: usize,
+    /// Messages fetched that were already known (another folder, an import, a retry).
+    pub duplicates: usize,
+    /// Locations whose flags another client changed.
+    pub flags_changed: usize,
+    /// Locations forgotten because the message left the folder (its history stays).
+    pub gone: usize,
+    /// The folder was new to us or its UIDVALIDITY changed, so it was read from scratch.
+    pub full_resync: bool,
+}
+
+/// What one pass over an account did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SyncReport {
+    pub account: String,
+    pub folders: Vec<FolderReport>,
+    pub imported: usize,
+    pub duplicates: usize,
+    pub problems: Vec<ImportProblem>,
+}
+
+/// What `sync` tells its caller while it runs.
+#[derive(Debug)]
+pub enum SyncEvent<'a> {
+    Progress(Progress),
+    Synced(&'a SyncReport),
+    /// Waiting for the server to announce news (IDLE) or for the next poll.
+    Waiting,
+    /// The connection failed; the next attempt comes after `delay`.
+    Retrying { error: &'a AppError, delay: Duration },
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// One pass, then return; a connection failure is an error instead of a retry.
+    pub once: bool,
+    /// Longest wait on IDLE before a pass over all folders anyway (Sent and the rest get
+    /// no push from an IDLE on INBOX), and the bound on noticing a dead connection.
+    pub poll_every: Duration,
+    /// Cap of the doubling delay between reconnection attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> SyncOptions {
+        SyncOptions { once: false, poll_every: Duration::from_secs(120), max_backoff: Duration::from_secs(60) }
+    }
+}
+
+/// A failure inside a pass: the server's (maybe worth a retry) or ours.
+enum Failure {
+    Mailbox(MailboxError),
+    App(AppError),
+}
+
+impl From<MailboxError> for Failure {
+    fn from(e: MailboxError) -> Failure {
+        Failure::Mailbox(e)
+    }
+}
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Failure {
+        Failure::App(e)
+    }
+}
+impl From<shopdesk_store::StoreError> for Failure {
+    fn from(e: shopdesk_store::StoreError) -> Failure {
+        Failure::App(e.into())
+    }
+}
+impl From<Failure> for AppError {
+    fn from(f: Failure) -> AppError {
+        match f {
+            Failure::Mailbox(e) => e.into(),
+            Failure::App(e) => e,
+        }
+    }
+}
+
+/// The folder's plan for a pass: where it stood and which UIDs are new.
+struct Plan {
+    folder: Folder,
+    uidvalidity: u32,
+    before: FolderState,
+    new: Vec<u32>,
+    full_resync: bool,
+}
+
+impl App {
+    /// How to reach `account`'s IMAP server, with the password from `secrets`.
+    pub fn imap_settings(&self, account: &Account, secrets: &dyn SecretStore) -> Result<ImapSettings> {
+        let password = secrets.get(&account.name)?.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Keyring,
+                format!("no password for account {:?} in the keyring; add the account again", account.name),
+            )
+        })?;
+        Ok(ImapSettings {
+            host: account.imap_host.clone(),
+            port: account.imap_port,
+            tls: account.imap_tls,
+            username: account.username.clone(),
+            password,
+            ca_file: account.ca_file.as_ref().map(Into::into),
+        })
+    }
+
+    /// Syncs `account` until `stop` is set (checked between passes and retries), or for
+    /// one pass with `options.once`.
+    pub fn sync(
+        &mut self,
+        account: &Account,
+        settings: &ImapSettings,
+        options: &SyncOptions,
+        stop: &AtomicBool,
+        on_event: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<()> {
+        let mut delay = Duration::from_secs(1);
+        loop {
+            match self.sync_session(account, settings, options, stop, &mut delay, on_event) {
+                Ok(()) => return Ok(()),
+                Err(Failure::Mailbox(e)) if e.is_transient() && !options.once => {
+                    let error = AppError::from(e);
+                    on_event(SyncEvent::Retrying { error: &error, delay });
+                    if sleep_unless_stopped(delay, stop) {
+                        return Ok(());
+                    }
+                    delay = (delay * 2).min(options.max_backoff);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// One connection's life: passes with IDLE in between, until an error or the end.
+    fn sync_session(
+        &mut self,
+        account: &Account,
+        settings: &ImapSettings,
+        options: &SyncOptions,
+        stop: &AtomicBool,
+        delay: &mut Duration,
+        on_event: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<(), Failure> {
+        let mut remote = ImapMailbox::connect(settings)?;
+        loop {
+            let report = self.pass(account, &mut remote, &mut |p| on_event(SyncEvent::Progress(p)))?;
+            *delay = Duration::from_secs(1);
+            on_event(SyncEvent::Synced(&report));
+            if options.once || stop.load(Ordering::Relaxed) {
+                remote.logout();
+                return Ok(());
+            }
+            remote.select("INBOX")?;
+            on_event(SyncEvent::Waiting);
+            remote.wait_for_change(options.poll_every)?;
+        }
+    }
+
+    /// One pass over `account`'s folders on an open connection (any [`RemoteMailbox`]).
+    pub fn sync_pass(&mut self, account: &Account, remote: &mut dyn RemoteMailbox, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport> {
+        Ok(self.pass(account, remote, progress)?)
+    }
+
+    fn pass(&mut self, account: &Account, remote: &mut dyn RemoteMailbox, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport, Failure> {
+        let started = self.host.now();
+        let mut report = SyncReport { account: account.name.clone(), ..SyncReport::default() };
+        let own = self.store.own_addresses()?;
+        let folders = chosen_folders(remote.folders()?, &account.folders, &mut report.problems);
+
+        // First find out what is new everywhere, so progress has a true total.
+        let mut plans = Vec::new();
+        for folder in folders {
+            let status = remote.select(&folder.name)?;
+            let mut before = self.store.folder_state(account.id, &folder.name)?;
+            let full_resync = before.uidvalidity != Some(status.uidvalidity);
+            if full_resync {
+                self.store.reset_folder(account.id, &folder.name, folder.role.as_str(), status.uidvalidity)?;
+                before = FolderState { uidvalidity: Some(status.uidvalidity), ..FolderState::default() };
+            }
+            let new = if status.exists == 0 { Vec::new() } else { remote.uids_from(before.last_uid.saturating_add(1))? };
+            plans.push(Plan { folder, uidvalidity: status.uidvalidity, before, new, full_resync });
+        }
+        let total = plans.iter().map(|p| p.new.len()).sum();
+        let mut done = 0;
+        progress(Progress { done, total });
+
+        for plan in plans {
+            let name = plan.folder.name.as_str();
+            let mut folder_report = FolderReport {
+                name: name.to_owned(),
+                role: plan.folder.role.as_str().to_owned(),
+                full_resync: plan.full_resync,
+                ..FolderReport::default()
+            };
+            let status = remote.select(name)?;
+            if status.uidvalidity != plan.uidvalidity {
+                // Recreated between the two looks; the next pass starts it over.
+                report.problems.push(ImportProblem {
+                    location: format!("{}/{name}", account.name),
+                    message: "the folder was recreated during the sync; it is read again on the next pass".into(),
+                });
+                continue;
+            }
+            for chunk in plan.new.chunks(FETCH_BATCH) {
+                for message in remote.fetch(chunk)? {
+                    let location = format!("{}/{name} UID {}", account.name, message.uid);
+                    let parsed = parse_email(&message.raw);
+                    let key = source_key(&parsed);
+                    let input = EmailInput {
+                        parsed: &parsed,
+                        source_key: &key,
+                        own_addresses: &own,
+                        location: EmailLocation::Imap {
+                            account_id: account.id,
+                            folder: name.to_owned(),
+                            uidvalidity: i64::from(plan.uidvalidity),
+                            uid: i64::from(message.uid),
+                            flags: message.flags.join(" "),
+                        },
+                    };
+                    match self.store.store_email(&input, self.host.now()) {
+                        Ok(Stored::New { .. }) => folder_report.imported += 1,
+                        Ok(Stored::Duplicate { .. }) => folder_report.duplicates += 1,
+                        Err(e) => report.problems.push(ImportProblem { location: location.clone(), message: e.to_string() }),
+                    }
+                    for p in parsed.problems {
+                        report.problems.push(ImportProblem { location: location.clone(), message: p });
+                    }
+                }
+                if let Some(last) = chunk.last() {
+                    self.store.set_last_uid(account.id, name, *last)?;
+                }
+                done += chunk.len();
+                progress(Progress { done, total });
+            }
+            if !plan.full_resync && plan.before.last_uid > 0 {
+                self.reconcile(account.id, name, plan.uidvalidity, plan.before.highest_modseq, remote, &mut folder_report)?;
+            }
+            self.store.finish_folder_pass(account.id, name, status.highest_modseq, self.host.now())?;
+            report.imported += folder_report.imported;
+            report.duplicates += folder_report.duplicates;
+            report.folders.push(folder_report);
+        }
+        if report.imported > 0 || report.duplicates > 0 || !report.problems.is_empty() {
+            let record = ImportReport {
+                kind: "imap".into(),
+                source: account.name.clone(),
+                imported: report.imported,
+                duplicates: report.duplicates,
+                problems: report.problems.clone(),
+            };
+            self.store.record_import(&record, started, self.host.now())?;
+        }
+        Ok(report)
+    }
+
+    /// Brings what we know of messages fetched in earlier passes in line with the server:
+    /// flags set by another client, and mail that left the folder.
+    fn reconcile(
+        &mut self,
+        account_id: i64,
+        folder: &str,
+        uidvalidity: u32,
+        since: Option<u64>,
+        remote: &mut dyn RemoteMailbox,
+        report: &mut FolderReport,
+    ) -> Result<(), Failure> {
+        let changes: Vec<(u32, String)> = remote.flag_changes(since)?.into_iter().map(|c| (c.uid, c.flags.join(" "))).collect();
+        report.flags_changed = self.store.update_flags(account_id, folder, uidvalidity, &changes)?;
+        let on_server: HashSet<u32> = remote.uids_from(1)?.into_iter().collect();
+        let gone: Vec<u32> =
+            self.store.folder_uids(account_id, folder, uidvalidity)?.into_iter().filter(|uid| !on_server.contains(uid)).collect();
+        report.gone = self.store.remove_locations(account_id, folder, uidvalidity, &gone)?;
+        Ok(())
+    }
+}
+
+/// INBOX, the Sent folder, and the account's extra folders (by exact or case-insensitive
+/// name); a configured folder the server lacks is a problem, not a failure.
+fn chosen_folders(available: Vec<Folder>, extra: &[String], problems: &mut Vec<ImportProblem>) -> Vec<Folder> {
+    let mut chosen: Vec<Folder> = Vec::new();
+    for role in [FolderRole::Inbox, FolderRole::Sent] {
+        if let Some(f) = available.iter().find(|f| f.role == role) {
+            chosen.push(f.clone());
+        }
+    }
+    for want in extra {
+        let found = available.iter().find(|f| f.name == *want).or_else(|| available.iter().find(|f| f.name.eq_ignore_ascii_case(want)));
+        match found {
+            Some(f) if !chosen.iter().any(|c| c.name == f.name) => chosen.push(f.clone()),
+            Some(_) => {}
+            None => problems.push(ImportProblem { location: want.clone(), message: "no such folder on the server".into() }),
+        }
+    }
+    chosen
+}
+
+/// Sleeps `delay` in short steps; true when `stop` was set meanwhile.
+fn sleep_unless_stopped(delay: Duration, stop: &AtomicBool) -> bool {
+    let step = Duration::from_millis(100);
+    let mut slept = Duration::ZERO;
+    while slept < delay {
+        if stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        std::thread::sleep(step);
+        slept += step;
+    }
+    stop.load(Ordering::Relaxed)
+}
