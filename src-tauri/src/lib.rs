@@ -1,11 +1,13 @@
 //! The desktop shell. Each command is a one-line adapter to `shopdesk_app::App`; errors
 //! cross IPC as `{code, message}` (AppError's serde shape) so the UI can branch on `code`.
 
-use shopdesk_app::{App, AppError, ConversationFilter, ConversationRow, ErrorCode, MessageRow, SearchHit, Stats, SystemHost};
+use shopdesk_app::{
+    App, AppError, BackgroundSync, ConversationFilter, ConversationRow, ErrorCode, MessageRow, OsKeyring, SearchHit, Stats, SyncStatus, SystemHost,
+};
 use shopdesk_core::ConversationId;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use tauri::State;
+use std::sync::{Arc, Mutex};
+use tauri::{Emitter, Manager, State};
 
 /// The open database, or why it could not be opened (shown in the window instead of a
 /// crash: a bad --db path must not kill the app).
@@ -41,6 +43,11 @@ async fn search(state: State<'_, Shared>, query: String, limit: u32) -> Result<V
     state.with(|app| app.search(&query, limit))
 }
 
+#[tauri::command]
+async fn sync_status(state: State<'_, Syncing>) -> Result<Vec<SyncStatus>, AppError> {
+    Ok(state.0.as_ref().map(BackgroundSync::latest).unwrap_or_default())
+}
+
 /// `--db PATH` on the command line, else `SHOPDESK_DB`, else the data dir default.
 fn db_path() -> Result<PathBuf, AppError> {
     let mut args = std::env::args_os().skip(1);
@@ -56,14 +63,32 @@ fn db_path() -> Result<PathBuf, AppError> {
     }
 }
 
+/// Mail accounts sync on their own threads while the window is open; each event goes to
+/// the UI as a `sync` event (SyncStatus's JSON shape).
+struct Syncing(Option<BackgroundSync>);
+
 pub fn run() {
-    let app = db_path().and_then(|path| App::open_or_create_demo(&path, SystemHost));
+    let path = db_path();
+    let app = path.clone().and_then(|path| App::open_or_create_demo(&path, SystemHost));
     if let Err(e) = &app {
         eprintln!("shopdesk: {e}");
     }
+    let sync_db = path.ok().filter(|_| app.is_ok());
     let result = tauri::Builder::default()
         .manage(Shared(Mutex::new(app)))
-        .invoke_handler(tauri::generate_handler![list_conversations, conversation_messages, stats, search])
+        .setup(move |tauri_app| {
+            let handle = tauri_app.handle().clone();
+            let syncing = sync_db.and_then(|db| {
+                BackgroundSync::start(&db, Arc::new(OsKeyring), move |status| {
+                    let _ = handle.emit("sync", status);
+                })
+                .inspect_err(|e| eprintln!("shopdesk: mail sync did not start: {e}"))
+                .ok()
+            });
+            tauri_app.manage(Syncing(syncing));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![list_conversations, conversation_messages, stats, search, sync_status])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("shopdesk: the window could not start: {e}");

@@ -92,3 +92,63 @@ async fn demo_inbox_lists_and_opens_conversations() -> anyhow::Result<()> {
     client.close().await.ok();
     result
 }
+
+/// The app syncs configured mailboxes in the background: mail waiting on the real
+/// Dovecot shows up in the inbox of a freshly opened window, the header says the account
+/// is up to date, and mail delivered while the window is open arrives by itself (IDLE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_syncs_mail_in_the_background() -> anyhow::Result<()> {
+    use shopdesk_app::{Account, OsKeyring, SystemHost};
+    use shopdesk_core::TlsMode;
+    use shopdesk_systests::mail::{HOST, MailServers};
+
+    let servers = MailServers::start()?;
+    let (c, s) = (servers.customer().address.clone(), servers.shop().address.clone());
+    let mail = |subject: &str, id: &str| {
+        format!("From: Dana Levi <{c}>\r\nTo: {s}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nשלום, איפה ההזמנה שלי?\r\n")
+    };
+    servers.send_raw(&c, &[&s], &mail("שאלה על הזמנה 1042", "bg1@example.test"))?;
+
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("shop.db");
+    let name = format!("e2e-{}-{}", std::process::id(), dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("x"));
+    let account = Account {
+        id: 0,
+        name: name.clone(),
+        email: s.clone(),
+        aliases: vec![],
+        display_name: None,
+        username: servers.shop().login.clone(),
+        imap_host: HOST.into(),
+        imap_port: servers.imap_port(),
+        imap_tls: TlsMode::None,
+        smtp_host: HOST.into(),
+        smtp_port: servers.smtp_port(),
+        smtp_tls: TlsMode::None,
+        ca_file: None,
+        folders: vec![],
+        signature: None,
+    };
+    App::open(&db, SystemHost)?.add_account(&account, &servers.shop().password, &OsKeyring)?;
+
+    let (_driver, client) = launch(&db).await?;
+    let result = async {
+        wait_count(&client, "[data-testid=conversation-row]", 1).await?;
+        let row = client.find(Locator::Css("[data-testid=conversation-row]")).await?.prop("textContent").await?.unwrap_or_default();
+        assert!(row.contains("Dana Levi") && row.contains("שאלה על הזמנה 1042"), "row: {row}");
+        wait_count(&client, "[data-testid=sync-synced], [data-testid=sync-waiting]", 1).await?;
+        let sync = client.find(Locator::Css("[data-testid=sync]")).await?.prop("textContent").await?.unwrap_or_default();
+        assert!(sync.contains(&name) && sync.contains("up to date"), "sync indicator: {sync}");
+
+        servers.send_raw(&c, &[&s], &mail("Second question", "bg2@example.test"))?;
+        let rows = wait_count(&client, "[data-testid=conversation-row]", 2).await?;
+        assert_eq!(rows, 2);
+        anyhow::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        save_screenshot(&client, "background_sync").await;
+    }
+    client.close().await.ok();
+    result
+}

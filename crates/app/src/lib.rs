@@ -14,7 +14,7 @@ pub use host::{FixedHost, Host, SystemHost};
 pub use accounts::AccountListing;
 pub use import_mail::Progress;
 pub use secrets::{MemorySecrets, OsKeyring, SecretStore};
-pub use sync::{FolderReport, SyncEvent, SyncOptions, SyncReport};
+pub use sync::{BackgroundSync, FolderReport, SyncEvent, SyncOptions, SyncReport, SyncStatus};
 pub use shopdesk_store::{
     Account, ConversationFilter, ConversationRow, CustomerRow, DemoSummary, ImportProblem, ImportReport, MessageRow, SearchHit, Stats,
 };

@@ -8,12 +8,14 @@
 //! folders) is one message with one more location, never a second copy.
 
 use crate::secrets::SecretStore;
-use crate::{App, AppError, ErrorCode, Progress, Result};
+use crate::{App, AppError, ErrorCode, Progress, Result, SystemHost};
 use serde::Serialize;
 use shopdesk_ingest::mail::{parse_email, source_key};
 use shopdesk_mailbox::{Folder, FolderRole, ImapMailbox, ImapSettings, MailboxError, RemoteMailbox};
 use shopdesk_store::{Account, EmailInput, EmailLocation, FolderState, ImportProblem, ImportReport, Stored};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -57,6 +59,107 @@ pub enum SyncEvent<'a> {
     Waiting,
     /// The connection failed; the next attempt comes after `delay`.
     Retrying { error: &'a AppError, delay: Duration },
+}
+
+impl SyncEvent<'_> {
+    /// The event as the UI and `sync --json` see it.
+    pub fn status(&self, account: &str) -> SyncStatus {
+        let account = account.to_owned();
+        match self {
+            SyncEvent::Progress(p) => SyncStatus::Progress { account, done: p.done, total: p.total },
+            SyncEvent::Synced(r) => SyncStatus::Synced { account, report: (*r).clone() },
+            SyncEvent::Waiting => SyncStatus::Waiting { account },
+            SyncEvent::Retrying { error, delay } => {
+                SyncStatus::Retrying { account, error: (*error).clone(), delay_secs: delay.as_secs() }
+            }
+        }
+    }
+}
+
+/// A sync event, owned and serialisable: `{"event": "progress", "account": …, …}`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncStatus {
+    Progress { account: String, done: usize, total: usize },
+    Synced { account: String, report: SyncReport },
+    Waiting { account: String },
+    Retrying { account: String, error: AppError, delay_secs: u64 },
+    /// Sync of this account stopped for good (login refused, certificate untrusted, no
+    /// password); it starts again with the app.
+    Failed { account: String, error: AppError },
+}
+
+/// Every account syncing on its own thread with its own database connection, for as
+/// long as this value lives (the desktop app keeps it; dropping it asks the threads to
+/// stop after their current wait).
+pub struct BackgroundSync {
+    stop: Arc<AtomicBool>,
+    /// The latest telling event per account, for a window that opens after it was sent.
+    latest: Arc<Mutex<BTreeMap<String, SyncStatus>>>,
+}
+
+impl BackgroundSync {
+    pub fn start(
+        db: &Path,
+        secrets: Arc<dyn SecretStore>,
+        on_status: impl Fn(SyncStatus) + Send + Sync + 'static,
+    ) -> Result<BackgroundSync> {
+        let accounts = App::open(db, SystemHost)?.account_settings()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let latest: Arc<Mutex<BTreeMap<String, SyncStatus>>> = Arc::default();
+        let on_status = {
+            let latest = latest.clone();
+            Arc::new(move |status: SyncStatus| {
+                // "waiting" follows every pass and says nothing the pass's result did not.
+                if !matches!(status, SyncStatus::Waiting { .. })
+                    && let Ok(mut map) = latest.lock()
+                {
+                    map.insert(status.account().to_owned(), status.clone());
+                }
+                on_status(status);
+            })
+        };
+        for account in accounts {
+            let (db, secrets, stop, on_status) = (db.to_owned(), secrets.clone(), stop.clone(), on_status.clone());
+            std::thread::Builder::new()
+                .name(format!("sync {}", account.name))
+                .spawn(move || {
+                    let name = account.name.clone();
+                    let result = App::open(&db, SystemHost).and_then(|mut app| {
+                        let settings = app.imap_settings(&account, secrets.as_ref())?;
+                        app.sync(&account, &settings, &SyncOptions::default(), &stop, &mut |e| on_status(e.status(&name)))
+                    });
+                    if let Err(error) = result {
+                        on_status(SyncStatus::Failed { account: name, error });
+                    }
+                })
+                .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot start the sync thread: {e}")))?;
+        }
+        Ok(BackgroundSync { stop, latest })
+    }
+
+    /// The latest progress, result or failure of every account.
+    pub fn latest(&self) -> Vec<SyncStatus> {
+        self.latest.lock().map(|m| m.values().cloned().collect()).unwrap_or_default()
+    }
+}
+
+impl SyncStatus {
+    pub fn account(&self) -> &str {
+        match self {
+            SyncStatus::Progress { account, .. }
+            | SyncStatus::Synced { account, .. }
+            | SyncStatus::Waiting { account }
+            | SyncStatus::Retrying { account, .. }
+            | SyncStatus::Failed { account, .. } => account,
+        }
+    }
+}
+
+impl Drop for BackgroundSync {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug, Clone)]

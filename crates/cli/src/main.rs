@@ -393,15 +393,19 @@ fn sync_account(db: &std::path::Path, account: &Account, options: &SyncOptions, 
     let name = account.name.as_str();
     let show_progress = !json && std::io::stderr().is_terminal();
     let mut on_event = |event: SyncEvent<'_>| {
-        let line = match event {
-            SyncEvent::Progress(p) if json => serde_json::json!({"event": "progress", "account": name, "done": p.done, "total": p.total}),
-            SyncEvent::Progress(p) => {
-                if show_progress && p.total > 0 {
-                    eprint!("\r{name}: {}/{} messages", p.done, p.total);
-                }
-                return;
+        if json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer(&mut out, &event.status(name));
+            let _ = writeln!(out);
+            let _ = out.flush();
+            if let SyncEvent::Retrying { error, delay } = event {
+                eprintln!("shopdesk: {name}: {error}; retrying in {} s", delay.as_secs());
             }
-            SyncEvent::Synced(r) if json => serde_json::json!({"event": "synced", "report": r}),
+            return;
+        }
+        match event {
+            SyncEvent::Progress(p) if show_progress && p.total > 0 => eprint!("\r{name}: {}/{} messages", p.done, p.total),
+            SyncEvent::Progress(_) | SyncEvent::Waiting => {}
             SyncEvent::Synced(r) => {
                 if show_progress {
                     eprintln!();
@@ -410,21 +414,9 @@ fn sync_account(db: &std::path::Path, account: &Account, options: &SyncOptions, 
                 for p in &r.problems {
                     println!("  {}: {}", p.location, p.message);
                 }
-                return;
             }
-            SyncEvent::Waiting if json => serde_json::json!({"event": "waiting", "account": name}),
-            SyncEvent::Waiting => return,
-            SyncEvent::Retrying { error, delay } => {
-                eprintln!("shopdesk: {name}: {error}; retrying in {} s", delay.as_secs());
-                if !json {
-                    return;
-                }
-                serde_json::json!({"event": "retrying", "account": name, "error": error, "delay_secs": delay.as_secs()})
-            }
-        };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+            SyncEvent::Retrying { error, delay } => eprintln!("shopdesk: {name}: {error}; retrying in {} s", delay.as_secs()),
+        }
     };
     app.sync(account, &settings, options, stop, &mut on_event).map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }

@@ -11,6 +11,7 @@ import type {
   MessageRow,
   SearchHit,
   Stats,
+  SyncStatus,
 } from './types';
 
 /** True inside the Tauri webview. */
@@ -65,4 +66,21 @@ export function stats(): Promise<Stats> {
 /** Full-text search over messages. */
 export function search(query: string, limit = 50): Promise<SearchHit[]> {
   return call('search', { query, limit });
+}
+
+/** The latest sync state of every mail account (events sent before the window listened). */
+export async function syncStatus(): Promise<SyncStatus[]> {
+  if (!isTauri()) return [];
+  try {
+    return await invoke<SyncStatus[]>('sync_status');
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+/** Calls `handler` with every background mail-sync event; returns the unsubscribe. Outside Tauri there is no sync. */
+export async function onSync(handler: (status: SyncStatus) => void): Promise<() => void> {
+  if (!isTauri()) return () => {};
+  const { listen } = await import('@tauri-apps/api/event');
+  return listen<SyncStatus>('sync', (event) => handler(event.payload));
 }

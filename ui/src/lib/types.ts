@@ -80,6 +80,11 @@ export type ErrorCode =
   | 'not_found'
   | 'invalid_input'
   | 'would_overwrite'
+  | 'keyring'
+  | 'mail_server_unreachable'
+  | 'mail_login'
+  | 'tls'
+  | 'mail_server'
   | 'database'
   | 'io'
   | 'internal';
@@ -98,3 +103,19 @@ export interface Commands {
   search: { args: { query: string; limit: number }; result: SearchHit[] };
 }
 export type Command = keyof Commands;
+
+/** What one sync pass over a mail account did (crates/app/src/sync.rs SyncReport). */
+export interface SyncReport {
+  account: string;
+  imported: number;
+  duplicates: number;
+  problems: { location: string; message: string }[];
+}
+
+/** A `sync` event from the background mail sync (crates/app/src/sync.rs SyncStatus). */
+export type SyncStatus =
+  | { event: 'progress'; account: string; done: number; total: number }
+  | { event: 'synced'; account: string; report: SyncReport }
+  | { event: 'waiting'; account: string }
+  | { event: 'retrying'; account: string; error: AppError; delay_secs: number }
+  | { event: 'failed'; account: string; error: AppError };
