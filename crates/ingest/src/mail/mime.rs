@@ -379,11 +379,30 @@ fn addresses(list: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
         .filter_map(|a| {
             let email = a.address()?.trim();
             (!email.is_empty()).then(|| Address {
-                name: a.name().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
+                name: a.name().map(clean_name).filter(|n| !n.is_empty()),
                 email: email.to_owned(),
             })
         })
         .collect()
+}
+
+/// A display name as one line of plain text: control characters (CR and LF from an
+/// encoded word or a bare CR, TAB, NUL, ...) become spaces, bidi embeddings, overrides
+/// and isolates (U+202A-E, U+2066-9; they reorder the text around the name) are dropped,
+/// runs of spaces collapse. The marks LRM, RLM and ALM stay: mixed-script names use them.
+fn clean_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            continue;
+        }
+        let c = if c.is_control() { ' ' } else { c };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    out.trim().to_owned()
 }
 
 /// The key that makes importing idempotent: `email:<Message-ID or ->:<16 hex>`, the hex

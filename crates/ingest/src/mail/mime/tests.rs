@@ -306,3 +306,20 @@ Content-Type: text/plain; charset=windows-1255\r\n\r\n\xf9\xec\xe5\xed\r\n";
     assert_eq!(p.subject.as_deref(), Some("Frösche"));
     assert!(p.problems.is_empty(), "{:?}", p.problems);
 }
+
+/// Display names are one line of text: CR/LF (bare, or from an encoded word), other
+/// controls and bidi overrides never reach the stored name; visible letters, RLM and
+/// HTML-looking text stay as they are.
+#[test]
+fn hostile_display_names_are_one_line_of_text() {
+    let from = |header: &str| {
+        let raw = format!("From: {header}\r\nSubject: x\r\n\r\nbody\r\n");
+        parse_email(raw.as_bytes()).from.first().and_then(|a| a.name.clone())
+    };
+    assert_eq!(from("=?UTF-8?B?RXZpbA0KQmNjOiB4QHk=?= <e@x.test>").as_deref(), Some("Evil Bcc: x@y"));
+    assert_eq!(from("\"Bare\rCR\" <c@x.test>").as_deref(), Some("Bare CR"));
+    assert_eq!(from("=?UTF-8?Q?Bell=07Tab=09Nul=00End?= <b@x.test>").as_deref(), Some("Bell Tab Nul End"));
+    assert_eq!(from("=?UTF-8?Q?Dana_=E2=80=AEgnp.exe?= <r@x.test>").as_deref(), Some("Dana gnp.exe"));
+    assert_eq!(from("=?UTF-8?Q?=D7=93=D7=A0=D7=94=E2=80=8F_Levi?= <m@x.test>").as_deref(), Some("דנה\u{200F} Levi"));
+    assert_eq!(from("\"<script>alert(1)</script>\" <s@x.test>").as_deref(), Some("<script>alert(1)</script>"));
+}
