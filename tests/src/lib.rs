@@ -1,5 +1,6 @@
 //! Test harness shared by the system tests.
 
+pub mod cli;
 pub mod corpus;
 pub mod desktop;
 pub mod mail;

@@ -1,22 +1,11 @@
 //! `shopdesk account add|list` against the session's real Secret Service keyring (the test
 //! command starts gnome-keyring inside its private D-Bus session).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn run(db: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shopdesk"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run shopdesk");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write password");
-    child.wait_with_output().expect("wait")
+    shopdesk_systests::cli::run_with_stdin(env!("CARGO_BIN_EXE_shopdesk"), db, args, stdin)
 }
 
 fn add_args<'a>(name: &'a str, email: &'a str) -> Vec<&'a str> {

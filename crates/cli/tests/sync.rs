@@ -4,7 +4,7 @@
 //! that `./x test` starts (account passwords live there).
 
 use shopdesk_systests::mail::{HOST, MailServers, MailUser};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -14,17 +14,7 @@ use std::time::{Duration, Instant};
 type Session = imap::Session<TcpStream>;
 
 fn shopdesk(db: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shopdesk"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run shopdesk");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
-    child.wait_with_output().expect("wait")
+    shopdesk_systests::cli::run_with_stdin(env!("CARGO_BIN_EXE_shopdesk"), db, args, stdin)
 }
 
 fn ok(out: Output) -> String {
