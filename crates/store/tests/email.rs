@@ -162,3 +162,42 @@ fn customer_reply_wakes_the_conversation() {
     store(&mut s, &mail("w2@x", "anna@example.test", SHOP, "Re: Size", T0 + HOUR, &["w1@x"]));
     assert_eq!(s.conversations(&ConversationFilter::default()).expect("list")[0].status.as_str(), "open");
 }
+
+/// A batch stores like one message after another (threads, duplicates inside the batch),
+/// and a message that fails is rolled back alone: the rest of the batch is kept.
+#[test]
+fn batch_keeps_the_others_when_one_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Store::open(&dir.path().join("s.db")).expect("open");
+    // Attachments go under <dir>/attachments: a file there makes storing one fail.
+    std::fs::write(dir.path().join("attachments"), b"in the way").expect("block");
+    let q1 = mail("q1@x", "anna@example.test", SHOP, "Order 7", T0, &[]);
+    let a1 = mail("a1@x", SHOP, "anna@example.test", "Re: Order 7", T0 + HOUR, &["q1@x"]);
+    let mut broken = mail("att@x", "anna@example.test", SHOP, "Photo", T0 + 2 * HOUR, &[]);
+    broken.attachments.push(shopdesk_core::email::ParsedAttachment {
+        filename: Some("p.jpg".into()),
+        mime_type: "image/jpeg".into(),
+        content_id: None,
+        inline: false,
+        data: b"jpeg".to_vec(),
+    });
+    let q2 = mail("q2@x", "anna@example.test", SHOP, "Re: Order 7", T0 + 3 * HOUR, &["a1@x"]);
+    let own = vec![SHOP.to_owned()];
+    let batch = [&q1, &a1, &broken, &q2, &q1];
+    let keys: Vec<String> = batch.iter().map(|p| format!("test:{}", p.message_id.as_deref().unwrap_or("-"))).collect();
+    let inputs: Vec<EmailInput<'_>> = batch
+        .iter()
+        .zip(&keys)
+        .map(|(p, key)| EmailInput { parsed: p, source_key: key, own_addresses: &own, location: EmailLocation::File { path: "b".into() } })
+        .collect();
+    let results = s.store_emails(&inputs, T0).expect("batch");
+    assert_eq!(results.len(), 5);
+    assert!(results[2].is_err(), "{:?}", results[2]);
+    let convs: Vec<i64> = [0, 1, 3].iter().map(|&i| conversation_of(*results[i].as_ref().expect("stored"))).collect();
+    assert!(convs.iter().all(|c| *c == convs[0]), "{convs:?}");
+    assert!(matches!(results[4], Ok(Stored::Duplicate { .. })), "{:?}", results[4]);
+    assert_eq!(s.stats(0).expect("stats").messages, 3);
+    let list = s.conversations(&ConversationFilter::default()).expect("list");
+    assert_eq!(list.len(), 1, "the failed message left no conversation: {list:?}");
+    assert_eq!(list[0].message_ids, ["q1@x", "a1@x", "q2@x"]);
+}
