@@ -5,9 +5,11 @@
 //!
 //! Speed and memory: the tree is listed first (paths only; an mbox file is read once to
 //! count its messages), then a second thread reads and parses message after message while
-//! this one stores them, a few hundred per transaction (one savepoint each, see
-//! [`shopdesk_store::Store::store_emails`]). At most a bounded number of messages is in
-//! memory at any time, whatever the size of the mailbox.
+//! this one stores them, a few hundred per transaction (see
+//! [`shopdesk_store::Store::store_emails`]: one failing message still fails alone). At
+//! most `QUEUE + BATCH_MESSAGES` messages (and about `BATCH_BYTES` of them) are in memory
+//! at any time, whatever the size of the mailbox; an mbox file is held whole while its
+//! messages are imported.
 
 use crate::{App, AppError, ErrorCode, Result};
 use shopdesk_core::email::ParsedEmail;
@@ -17,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-/// Messages stored per transaction: one commit and one FTS flush for each batch.
+/// Messages stored per transaction: one commit (and WAL sync) for each batch.
 const BATCH_MESSAGES: usize = 256;
 /// A batch is also stored once the raw messages in it add up to this many bytes.
 const BATCH_BYTES: usize = 32 << 20;

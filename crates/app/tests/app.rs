@@ -74,3 +74,40 @@ fn start_of_day_is_local() {
     assert_eq!(h.now - start, 12 * HOUR);
     assert!(start < h.now && h.now - start < DAY);
 }
+
+/// A Maildir larger than one write batch: every message lands once, a thread that spans
+/// batches is one conversation, a message without headers is a problem naming its file,
+/// progress counts up to the total, and importing again adds nothing.
+#[test]
+fn big_maildir_imports_across_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let maildir = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("mkdir");
+    }
+    let n = 600;
+    for i in 0..n {
+        let parent = if i % 100 == 0 { String::new() } else { format!("In-Reply-To: <m{}@example.test>\n", i - 1) };
+        let mail = format!(
+            "From: Ola Nowak <ola{}@example.test>\nTo: hello@shop.test\nSubject: Zamówienie {}\nDate: Mon, 16 Nov 2026 10:{:02}:{:02} +0100\nMessage-ID: <m{i}@example.test>\n{parent}\nTreść {i}\n",
+            i / 100,
+            i / 100,
+            i / 60,
+            i % 60
+        );
+        std::fs::write(maildir.join("cur").join(format!("{i:05}.x:2,S")), mail).expect("write");
+    }
+    std::fs::write(maildir.join("cur").join("00300.y:2,S"), "no headers, only text\n").expect("write");
+    let mut app = App::open(&dir.path().join("s.db"), host()).expect("open");
+    let mut seen = Vec::new();
+    let report = app.import_mail(&maildir, &["hello@shop.test".into()], |p| seen.push(p)).expect("import");
+    assert_eq!((report.imported, report.duplicates), (n + 1, 0), "{:?}", report.problems);
+    assert!(report.problems.len() == 1 && report.problems[0].location.ends_with("00300.y:2,S"), "{:?}", report.problems);
+    assert_eq!(seen.len(), n + 1);
+    assert!(seen.windows(2).all(|w| w[0].done < w[1].done) && seen.iter().all(|p| p.total == n + 1), "{seen:?}");
+    let stats = app.stats().expect("stats");
+    // Six threads of six customers, and the headerless message from an unknown sender.
+    assert_eq!((stats.messages, stats.conversations, stats.customers), (n as i64 + 1, 7, 7));
+    let again = app.import_mail(&maildir, &[], |_| {}).expect("again");
+    assert_eq!((again.imported, again.duplicates), (0, n + 1));
+}
