@@ -11,7 +11,8 @@ use crate::secrets::SecretStore;
 use crate::{App, AppError, ErrorCode, Progress, Result, SystemHost};
 use serde::Serialize;
 use shopdesk_ingest::mail::{parse_email, source_key};
-use shopdesk_mailbox::{Folder, FolderRole, ImapMailbox, ImapSettings, MailboxError, RemoteMailbox};
+use shopdesk_core::email::ParsedEmail;
+use shopdesk_mailbox::{Folder, FolderRole, ImapMailbox, ImapSettings, MailboxError, RemoteMailbox, RemoteMessage};
 use shopdesk_store::{Account, EmailInput, EmailLocation, FolderState, ImportProblem, ImportReport, Stored};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -209,6 +210,30 @@ impl From<Failure> for AppError {
     }
 }
 
+/// What every message of one folder's fetch shares.
+struct FetchContext<'a> {
+    account: &'a Account,
+    folder: &'a str,
+    uidvalidity: u32,
+    own: &'a [String],
+}
+
+/// A fetched message, parsed on the fetching thread.
+struct Fetched {
+    uid: u32,
+    flags: Vec<String>,
+    parsed: ParsedEmail,
+    key: String,
+}
+
+impl Fetched {
+    fn parse(m: RemoteMessage) -> Fetched {
+        let parsed = parse_email(&m.raw);
+        let key = source_key(&parsed);
+        Fetched { uid: m.uid, flags: m.flags, parsed, key }
+    }
+}
+
 /// The folder's plan for a pass: where it stood and which UIDs are new.
 struct Plan {
     folder: Folder,
@@ -290,11 +315,11 @@ impl App {
     }
 
     /// One pass over `account`'s folders on an open connection (any [`RemoteMailbox`]).
-    pub fn sync_pass(&mut self, account: &Account, remote: &mut dyn RemoteMailbox, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport> {
+    pub fn sync_pass(&mut self, account: &Account, remote: &mut (dyn RemoteMailbox + Send), progress: &mut dyn FnMut(Progress)) -> Result<SyncReport> {
         Ok(self.pass(account, remote, progress)?)
     }
 
-    fn pass(&mut self, account: &Account, remote: &mut dyn RemoteMailbox, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport, Failure> {
+    fn pass(&mut self, account: &Account, remote: &mut (dyn RemoteMailbox + Send), progress: &mut dyn FnMut(Progress)) -> Result<SyncReport, Failure> {
         let started = self.host.now();
         let mut report = SyncReport { account: account.name.clone(), ..SyncReport::default() };
         let own = self.store.own_addresses()?;
@@ -334,38 +359,11 @@ impl App {
                 });
                 continue;
             }
-            for chunk in plan.new.chunks(FETCH_BATCH) {
-                for message in remote.fetch(chunk)? {
-                    let location = format!("{}/{name} UID {}", account.name, message.uid);
-                    let parsed = parse_email(&message.raw);
-                    let key = source_key(&parsed);
-                    let input = EmailInput {
-                        parsed: &parsed,
-                        source_key: &key,
-                        own_addresses: &own,
-                        location: EmailLocation::Imap {
-                            account_id: account.id,
-                            folder: name.to_owned(),
-                            uidvalidity: i64::from(plan.uidvalidity),
-                            uid: i64::from(message.uid),
-                            flags: message.flags.join(" "),
-                        },
-                    };
-                    match self.store.store_email(&input, self.host.now()) {
-                        Ok(Stored::New { .. }) => folder_report.imported += 1,
-                        Ok(Stored::Duplicate { .. }) => folder_report.duplicates += 1,
-                        Err(e) => report.problems.push(ImportProblem { location: location.clone(), message: e.to_string() }),
-                    }
-                    for p in parsed.problems {
-                        report.problems.push(ImportProblem { location: location.clone(), message: p });
-                    }
-                }
-                if let Some(last) = chunk.last() {
-                    self.store.set_last_uid(account.id, name, *last)?;
-                }
-                done += chunk.len();
+            let context = FetchContext { account, folder: name, uidvalidity: plan.uidvalidity, own: &own };
+            self.fetch_new(&context, &plan.new, remote, &mut folder_report, &mut report.problems, &mut |n| {
+                done += n;
                 progress(Progress { done, total });
-            }
+            })?;
             if !plan.full_resync && plan.before.last_uid > 0 {
                 self.reconcile(account.id, name, plan.uidvalidity, plan.before.highest_modseq, remote, &mut folder_report)?;
             }
@@ -387,6 +385,79 @@ impl App {
         Ok(report)
     }
 
+    /// Fetches `uids` and stores them. Network and CPU overlap: a second thread fetches and
+    /// parses the next batch while this one stores the last; the channel holds at most
+    /// two batches, so memory stays bounded whatever the mailbox size. After each stored
+    /// batch the folder's position moves on, so a dropped connection loses at most the
+    /// batches in flight (fetched again next time, found by source key).
+    fn fetch_new(
+        &mut self,
+        context: &FetchContext<'_>,
+        uids: &[u32],
+        remote: &mut (dyn RemoteMailbox + Send),
+        folder_report: &mut FolderReport,
+        problems: &mut Vec<ImportProblem>,
+        on_stored: &mut dyn FnMut(usize),
+    ) -> Result<(), Failure> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(u32, usize, Vec<Fetched>)>(2);
+        std::thread::scope(|scope| {
+            let fetcher = scope.spawn(move || -> Result<(), MailboxError> {
+                for chunk in uids.chunks(FETCH_BATCH) {
+                    let batch: Vec<Fetched> = remote.fetch(chunk)?.into_iter().map(Fetched::parse).collect();
+                    let last = chunk.last().copied().unwrap_or(0);
+                    if tx.send((last, chunk.len(), batch)).is_err() {
+                        break; // the storing side failed and said why
+                    }
+                }
+                Ok(())
+            });
+            for (last, count, batch) in rx {
+                self.store_batch(context, batch, folder_report, problems)?;
+                self.store.set_last_uid(context.account.id, context.folder, last)?;
+                on_stored(count);
+            }
+            fetcher.join().map_err(|_| AppError::new(ErrorCode::Internal, "the IMAP fetch thread panicked"))??;
+            Ok(())
+        })
+    }
+
+    fn store_batch(
+        &mut self,
+        context: &FetchContext<'_>,
+        batch: Vec<Fetched>,
+        folder_report: &mut FolderReport,
+        problems: &mut Vec<ImportProblem>,
+    ) -> Result<(), Failure> {
+        let inputs: Vec<EmailInput<'_>> = batch
+            .iter()
+            .map(|m| EmailInput {
+                parsed: &m.parsed,
+                source_key: &m.key,
+                own_addresses: context.own,
+                location: EmailLocation::Imap {
+                    account_id: context.account.id,
+                    folder: context.folder.to_owned(),
+                    uidvalidity: i64::from(context.uidvalidity),
+                    uid: i64::from(m.uid),
+                    flags: m.flags.join(" "),
+                },
+            })
+            .collect();
+        let outcomes = self.store.store_emails(&inputs, self.host.now())?;
+        for (m, outcome) in batch.iter().zip(outcomes) {
+            let location = format!("{}/{} UID {}", context.account.name, context.folder, m.uid);
+            match outcome {
+                Ok(Stored::New { .. }) => folder_report.imported += 1,
+                Ok(Stored::Duplicate { .. }) => folder_report.duplicates += 1,
+                Err(e) => problems.push(ImportProblem { location: location.clone(), message: e.to_string() }),
+            }
+            for p in &m.parsed.problems {
+                problems.push(ImportProblem { location: location.clone(), message: p.clone() });
+            }
+        }
+        Ok(())
+    }
+
     /// Brings what we know of messages fetched in earlier passes in line with the server:
     /// flags set by another client, and mail that left the folder.
     fn reconcile(
@@ -395,7 +466,7 @@ impl App {
         folder: &str,
         uidvalidity: u32,
         since: Option<u64>,
-        remote: &mut dyn RemoteMailbox,
+        remote: &mut (dyn RemoteMailbox + Send),
         report: &mut FolderReport,
     ) -> Result<(), Failure> {
         let changes: Vec<(u32, String)> = remote.flag_changes(since)?.into_iter().map(|c| (c.uid, c.flags.join(" "))).collect();
