@@ -23,7 +23,12 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { seed: 1, customers: 48, messages: 600, anchor: 0 }
+        DemoOptions {
+            seed: 1,
+            customers: 48,
+            messages: 600,
+            anchor: 0,
+        }
     }
 }
 
@@ -37,8 +42,16 @@ pub struct DemoMember {
 
 /// The two people who run the demo shop; the first is "me".
 pub const MEMBERS: [DemoMember; 2] = [
-    DemoMember { name: "Noa", email: "noa@sunflower-shop.example", is_me: true },
-    DemoMember { name: "Karim", email: "karim@sunflower-shop.example", is_me: false },
+    DemoMember {
+        name: "Noa",
+        email: "noa@sunflower-shop.example",
+        is_me: true,
+    },
+    DemoMember {
+        name: "Karim",
+        email: "karim@sunflower-shop.example",
+        is_me: false,
+    },
 ];
 
 /// The demo shop's own address: outgoing email comes from here.
@@ -156,8 +169,28 @@ struct Locale {
 const LOCALES: [Locale; 4] = [
     Locale {
         code: "he",
-        first: &[("דנה", "dana"), ("יוסי", "yossi"), ("מיכל", "michal"), ("אבי", "avi"), ("נועה", "noa"), ("רונית", "ronit"), ("איתי", "itay"), ("שירה", "shira"), ("תמר", "tamar"), ("עומר", "omer")],
-        last: &[("לוי", "levi"), ("כהן", "cohen"), ("מזרחי", "mizrahi"), ("פרץ", "peretz"), ("ביטון", "biton"), ("אברהם", "avraham"), ("פרידמן", "friedman"), ("שפירא", "shapira")],
+        first: &[
+            ("דנה", "dana"),
+            ("יוסי", "yossi"),
+            ("מיכל", "michal"),
+            ("אבי", "avi"),
+            ("נועה", "noa"),
+            ("רונית", "ronit"),
+            ("איתי", "itay"),
+            ("שירה", "shira"),
+            ("תמר", "tamar"),
+            ("עומר", "omer"),
+        ],
+        last: &[
+            ("לוי", "levi"),
+            ("כהן", "cohen"),
+            ("מזרחי", "mizrahi"),
+            ("פרץ", "peretz"),
+            ("ביטון", "biton"),
+            ("אברהם", "avraham"),
+            ("פרידמן", "friedman"),
+            ("שפירא", "shapira"),
+        ],
         email_domains: &["gmail.com", "walla.co.il", "012.net.il"],
         phone_prefix: "+9725",
         currency: "ILS",
@@ -178,14 +211,47 @@ const LOCALES: [Locale; 4] = [
             "ה{product} יחזור למלאי בשבוע הבא, נעדכן אותך.",
         ],
         subjects: &["ההזמנה שלי {order}", "שאלה על {product}", "החלפה", "משלוח"],
-        products: &[("צעיף משי", 18900), ("ספל קרמיקה", 6900), ("נר ריחני", 8900), ("תיק בד", 12900), ("שרשרת כסף", 24900)],
-        notes: &["לקוחה קבועה, מעדיפה וואטסאפ", "ביקש חשבונית על שם העסק", "לשלוח דוגמית במשלוח הבא"],
-        reasons: &["לבדוק שההזמנה הגיעה", "לשאול אם המידה מתאימה", "להציע הנחה לקנייה הבאה"],
+        products: &[
+            ("צעיף משי", 18900),
+            ("ספל קרמיקה", 6900),
+            ("נר ריחני", 8900),
+            ("תיק בד", 12900),
+            ("שרשרת כסף", 24900),
+        ],
+        notes: &[
+            "לקוחה קבועה, מעדיפה וואטסאפ",
+            "ביקש חשבונית על שם העסק",
+            "לשלוח דוגמית במשלוח הבא",
+        ],
+        reasons: &[
+            "לבדוק שההזמנה הגיעה",
+            "לשאול אם המידה מתאימה",
+            "להציע הנחה לקנייה הבאה",
+        ],
     },
     Locale {
         code: "ar",
-        first: &[("أحمد", "ahmad"), ("فاطمة", "fatima"), ("ليلى", "layla"), ("محمد", "mohammad"), ("نور", "nour"), ("سارة", "sara"), ("يوسف", "yousef"), ("مريم", "maryam"), ("خالد", "khaled"), ("رنا", "rana")],
-        last: &[("حداد", "haddad"), ("خوري", "khoury"), ("نصار", "nassar"), ("عيسى", "issa"), ("سليمان", "suleiman"), ("منصور", "mansour"), ("عودة", "odeh")],
+        first: &[
+            ("أحمد", "ahmad"),
+            ("فاطمة", "fatima"),
+            ("ليلى", "layla"),
+            ("محمد", "mohammad"),
+            ("نور", "nour"),
+            ("سارة", "sara"),
+            ("يوسف", "yousef"),
+            ("مريم", "maryam"),
+            ("خالد", "khaled"),
+            ("رنا", "rana"),
+        ],
+        last: &[
+            ("حداد", "haddad"),
+            ("خوري", "khoury"),
+            ("نصار", "nassar"),
+            ("عيسى", "issa"),
+            ("سليمان", "suleiman"),
+            ("منصور", "mansour"),
+            ("عودة", "odeh"),
+        ],
         email_domains: &["gmail.com", "hotmail.com", "yahoo.com"],
         phone_prefix: "+9627",
         currency: "AED",
@@ -204,14 +270,46 @@ const LOCALES: [Locale; 4] = [
             "نعتذر جداً! سنرسل {product} جديداً اليوم.",
         ],
         subjects: &["طلبي {order}", "سؤال عن {product}", "استبدال", "الشحن"],
-        products: &[("وشاح حرير", 21000), ("كوب سيراميك", 7500), ("شمعة معطرة", 9500), ("حقيبة قماش", 13000)],
-        notes: &["عميلة دائمة، تفضل واتساب", "يريد فاتورة باسم الشركة", "إرسال عينة مع الطلب القادم"],
-        reasons: &["التأكد من وصول الطلب", "السؤال عن رأيها بالمنتج", "عرض خصم للطلب القادم"],
+        products: &[
+            ("وشاح حرير", 21000),
+            ("كوب سيراميك", 7500),
+            ("شمعة معطرة", 9500),
+            ("حقيبة قماش", 13000),
+        ],
+        notes: &[
+            "عميلة دائمة، تفضل واتساب",
+            "يريد فاتورة باسم الشركة",
+            "إرسال عينة مع الطلب القادم",
+        ],
+        reasons: &[
+            "التأكد من وصول الطلب",
+            "السؤال عن رأيها بالمنتج",
+            "عرض خصم للطلب القادم",
+        ],
     },
     Locale {
         code: "pl",
-        first: &[("Zofia", "zofia"), ("Łukasz", "lukasz"), ("Małgorzata", "malgorzata"), ("Paweł", "pawel"), ("Agnieszka", "agnieszka"), ("Michał", "michal"), ("Katarzyna", "katarzyna"), ("Piotr", "piotr"), ("Joanna", "joanna"), ("Grzegorz", "grzegorz")],
-        last: &[("Kowalska", "kowalska"), ("Wiśniewski", "wisniewski"), ("Wójcik", "wojcik"), ("Kamińska", "kaminska"), ("Lewandowski", "lewandowski"), ("Zielińska", "zielinska"), ("Szymański", "szymanski")],
+        first: &[
+            ("Zofia", "zofia"),
+            ("Łukasz", "lukasz"),
+            ("Małgorzata", "malgorzata"),
+            ("Paweł", "pawel"),
+            ("Agnieszka", "agnieszka"),
+            ("Michał", "michal"),
+            ("Katarzyna", "katarzyna"),
+            ("Piotr", "piotr"),
+            ("Joanna", "joanna"),
+            ("Grzegorz", "grzegorz"),
+        ],
+        last: &[
+            ("Kowalska", "kowalska"),
+            ("Wiśniewski", "wisniewski"),
+            ("Wójcik", "wojcik"),
+            ("Kamińska", "kaminska"),
+            ("Lewandowski", "lewandowski"),
+            ("Zielińska", "zielinska"),
+            ("Szymański", "szymanski"),
+        ],
         email_domains: &["gmail.com", "wp.pl", "onet.pl", "o2.pl"],
         phone_prefix: "+485",
         currency: "PLN",
@@ -231,15 +329,53 @@ const LOCALES: [Locale; 4] = [
             "Bardzo przepraszamy! Jeszcze dziś wyślemy nowy {product}.",
             "Tak, żółty jest dostępny w magazynie.",
         ],
-        subjects: &["Zamówienie {order}", "Pytanie o {product}", "Wymiana", "Wysyłka"],
-        products: &[("Jedwabny szal", 18900), ("Kubek ceramiczny", 5900), ("Świeca zapachowa", 7900), ("Torba płócienna", 9900)],
-        notes: &["Stała klientka, woli WhatsApp", "Prosi o fakturę na firmę", "Dołączyć próbkę do następnej paczki"],
-        reasons: &["Sprawdzić, czy paczka dotarła", "Zapytać, czy rozmiar pasuje", "Zaproponować rabat na kolejne zakupy"],
+        subjects: &[
+            "Zamówienie {order}",
+            "Pytanie o {product}",
+            "Wymiana",
+            "Wysyłka",
+        ],
+        products: &[
+            ("Jedwabny szal", 18900),
+            ("Kubek ceramiczny", 5900),
+            ("Świeca zapachowa", 7900),
+            ("Torba płócienna", 9900),
+        ],
+        notes: &[
+            "Stała klientka, woli WhatsApp",
+            "Prosi o fakturę na firmę",
+            "Dołączyć próbkę do następnej paczki",
+        ],
+        reasons: &[
+            "Sprawdzić, czy paczka dotarła",
+            "Zapytać, czy rozmiar pasuje",
+            "Zaproponować rabat na kolejne zakupy",
+        ],
     },
     Locale {
         code: "en",
-        first: &[("Emma", "emma"), ("Oliver", "oliver"), ("Sophie", "sophie"), ("James", "james"), ("Amelia", "amelia"), ("Harry", "harry"), ("Grace", "grace"), ("Jack", "jack"), ("Chloe", "chloe"), ("Daniel", "daniel")],
-        last: &[("Smith", "smith"), ("Brown", "brown"), ("Taylor", "taylor"), ("Wilson", "wilson"), ("Evans", "evans"), ("Walker", "walker"), ("Hughes", "hughes"), ("O'Brien", "obrien")],
+        first: &[
+            ("Emma", "emma"),
+            ("Oliver", "oliver"),
+            ("Sophie", "sophie"),
+            ("James", "james"),
+            ("Amelia", "amelia"),
+            ("Harry", "harry"),
+            ("Grace", "grace"),
+            ("Jack", "jack"),
+            ("Chloe", "chloe"),
+            ("Daniel", "daniel"),
+        ],
+        last: &[
+            ("Smith", "smith"),
+            ("Brown", "brown"),
+            ("Taylor", "taylor"),
+            ("Wilson", "wilson"),
+            ("Evans", "evans"),
+            ("Walker", "walker"),
+            ("Hughes", "hughes"),
+            ("O'Brien", "obrien"),
+        ],
         email_domains: &["gmail.com", "outlook.com", "icloud.com", "yahoo.co.uk"],
         phone_prefix: "+447",
         currency: "GBP",
@@ -258,10 +394,29 @@ const LOCALES: [Locale; 4] = [
             "So sorry about that! We'll send a new {product} today.",
             "Yes, gift wrapping is free, just add a note at checkout.",
         ],
-        subjects: &["Order {order}", "Question about the {product}", "Exchange", "Delivery"],
-        products: &[("Silk scarf", 4500), ("Ceramic mug", 1600), ("Scented candle", 2200), ("Canvas tote", 2800), ("Silver necklace", 5900)],
-        notes: &["Regular customer, prefers WhatsApp", "Wants invoices in the company's name", "Add a sample to the next parcel"],
-        reasons: &["Check the parcel arrived", "Ask if the size fits", "Offer a discount on the next order"],
+        subjects: &[
+            "Order {order}",
+            "Question about the {product}",
+            "Exchange",
+            "Delivery",
+        ],
+        products: &[
+            ("Silk scarf", 4500),
+            ("Ceramic mug", 1600),
+            ("Scented candle", 2200),
+            ("Canvas tote", 2800),
+            ("Silver necklace", 5900),
+        ],
+        notes: &[
+            "Regular customer, prefers WhatsApp",
+            "Wants invoices in the company's name",
+            "Add a sample to the next parcel",
+        ],
+        reasons: &[
+            "Check the parcel arrived",
+            "Ask if the size fits",
+            "Offer a discount on the next order",
+        ],
     },
 ];
 
@@ -270,7 +425,10 @@ const CONVERSATION_TAGS: &[&str] = &["shipping", "exchange", "damaged", "gift", 
 
 /// Generates the demo shop, handing each customer to `sink` in order. Stops at the
 /// first error the sink returns.
-pub fn generate<E>(opts: &DemoOptions, mut sink: impl FnMut(DemoCustomer) -> Result<(), E>) -> Result<(), E> {
+pub fn generate<E>(
+    opts: &DemoOptions,
+    mut sink: impl FnMut(DemoCustomer) -> Result<(), E>,
+) -> Result<(), E> {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let n = opts.customers.max(1);
     let base = opts.messages / n;
@@ -296,14 +454,27 @@ fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
 }
 
-fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, messages: usize, next_order: &mut u64) -> DemoCustomer {
+fn make_customer(
+    rng: &mut ChaCha8Rng,
+    opts: &DemoOptions,
+    index: usize,
+    messages: usize,
+    next_order: &mut u64,
+) -> DemoCustomer {
     let locale = &LOCALES[index % LOCALES.len()];
     let (first, first_latin) = *pick(rng, locale.first);
     let (last, last_latin) = *pick(rng, locale.last);
     let name = format!("{first} {last}");
     // The index keeps addresses and phones unique however many customers there are.
-    let email = format!("{first_latin}.{last_latin}{index}@{}", pick(rng, locale.email_domains));
-    let phone = format!("{}{:08}", locale.phone_prefix, (index as u64 * 7_919 + 1_234_567) % 100_000_000);
+    let email = format!(
+        "{first_latin}.{last_latin}{index}@{}",
+        pick(rng, locale.email_domains)
+    );
+    let phone = format!(
+        "{}{:08}",
+        locale.phone_prefix,
+        (index as u64 * 7_919 + 1_234_567) % 100_000_000
+    );
 
     // Channels: most customers use one, every third uses both (one timeline, two channels).
     let (email_conv, chat_conv) = match index % 3 {
@@ -313,24 +484,43 @@ fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, message
     };
     let mut identities = Vec::new();
     if email_conv || index.is_multiple_of(5) {
-        identities.push(DemoIdentity { kind: IdentityKind::Email, value: email.clone(), display: format!("{name} <{email}>") });
+        identities.push(DemoIdentity {
+            kind: IdentityKind::Email,
+            value: email.clone(),
+            display: format!("{name} <{email}>"),
+        });
     }
     if chat_conv || index.is_multiple_of(4) {
-        identities.push(DemoIdentity { kind: IdentityKind::Phone, value: phone.clone(), display: phone.clone() });
+        identities.push(DemoIdentity {
+            kind: IdentityKind::Phone,
+            value: phone.clone(),
+            display: phone.clone(),
+        });
     }
     if chat_conv {
-        identities.push(DemoIdentity { kind: IdentityKind::Whatsapp, value: phone.clone(), display: name.clone() });
+        identities.push(DemoIdentity {
+            kind: IdentityKind::Whatsapp,
+            value: phone.clone(),
+            display: name.clone(),
+        });
     }
 
     // Orders come first: messages talk about them.
     let mut orders = Vec::new();
     for _ in 0..rng.random_range(0..=3u32) {
-        let created_at = opts.anchor - rng.random_range(2..120) * DAY - rng.random_range(0..DAY / MINUTE) * MINUTE;
+        let created_at = opts.anchor
+            - rng.random_range(2..120) * DAY
+            - rng.random_range(0..DAY / MINUTE) * MINUTE;
         let fulfilled = rng.random_bool(0.75);
         let lines: Vec<DemoOrderLine> = (0..rng.random_range(1..=3))
             .map(|k| {
                 let (title, price) = *pick(rng, locale.products);
-                DemoOrderLine { title, sku: format!("SF-{}-{k}", locale.code.to_uppercase()), quantity: rng.random_range(1..=2), price_minor: price }
+                DemoOrderLine {
+                    title,
+                    sku: format!("SF-{}-{k}", locale.code.to_uppercase()),
+                    quantity: rng.random_range(1..=2),
+                    price_minor: price,
+                }
             })
             .collect();
         let total_minor = lines.iter().map(|l| l.quantity * l.price_minor).sum();
@@ -338,15 +528,25 @@ fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, message
             number: format!("#{next_order}"),
             currency: locale.currency,
             total_minor,
-            financial_status: if rng.random_bool(0.05) { "refunded" } else { "paid" },
-            fulfillment_status: if fulfilled { "fulfilled" } else { "unfulfilled" },
+            financial_status: if rng.random_bool(0.05) {
+                "refunded"
+            } else {
+                "paid"
+            },
+            fulfillment_status: if fulfilled {
+                "fulfilled"
+            } else {
+                "unfulfilled"
+            },
             created_at,
             fulfilled_at: fulfilled.then(|| created_at + rng.random_range(1..4) * DAY),
             lines,
         });
         *next_order += 1;
     }
-    let order_ref = orders.first().map_or_else(|| format!("#{}", 900 + index), |o| o.number.clone());
+    let order_ref = orders
+        .first()
+        .map_or_else(|| format!("#{}", 900 + index), |o| o.number.clone());
 
     let mut conversations = Vec::new();
     let channels: Vec<Channel> = [(email_conv, Channel::Email), (chat_conv, Channel::Whatsapp)]
@@ -355,15 +555,25 @@ fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, message
         .collect();
     let per_channel = messages / channels.len();
     for (ci, channel) in channels.iter().enumerate() {
-        let count = if ci == 0 { messages - per_channel * (channels.len() - 1) } else { per_channel };
+        let count = if ci == 0 {
+            messages - per_channel * (channels.len() - 1)
+        } else {
+            per_channel
+        };
         if count == 0 {
             continue;
         }
-        conversations.push(make_conversation(rng, opts, locale, *channel, index, ci, count, &name, &email, &order_ref));
+        conversations.push(make_conversation(
+            rng, opts, locale, *channel, index, ci, count, &name, &email, &order_ref,
+        ));
     }
 
     let notes = if rng.random_bool(0.3) {
-        vec![DemoNote { body: pick(rng, locale.notes).to_string(), at: opts.anchor - rng.random_range(1..30) * DAY, author: rng.random_range(0..MEMBERS.len()) }]
+        vec![DemoNote {
+            body: pick(rng, locale.notes).to_string(),
+            at: opts.anchor - rng.random_range(1..30) * DAY,
+            author: rng.random_range(0..MEMBERS.len()),
+        }]
     } else {
         Vec::new()
     };
@@ -376,7 +586,11 @@ fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, message
             1 => opts.anchor + rng.random_range(9..18) * HOUR,
             _ => opts.anchor + rng.random_range(1..14) * DAY + 10 * HOUR,
         };
-        followups.push(DemoFollowup { due_at, reason: pick(rng, locale.reasons).to_string(), order: (!orders.is_empty()).then_some(0) });
+        followups.push(DemoFollowup {
+            due_at,
+            reason: pick(rng, locale.reasons).to_string(),
+            order: (!orders.is_empty()).then_some(0),
+        });
     }
 
     let mut tags = Vec::new();
@@ -384,7 +598,16 @@ fn make_customer(rng: &mut ChaCha8Rng, opts: &DemoOptions, index: usize, message
         tags.push(*pick(rng, CUSTOMER_TAGS));
     }
 
-    DemoCustomer { name, language: locale.code, identities, tags, conversations, orders, notes, followups }
+    DemoCustomer {
+        name,
+        language: locale.code,
+        identities,
+        tags,
+        conversations,
+        orders,
+        notes,
+        followups,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -401,26 +624,42 @@ fn make_conversation(
     order_ref: &str,
 ) -> DemoConversation {
     let product = pick(rng, locale.products).0;
-    let fill = |t: &str| t.replace("{order}", order_ref).replace("{product}", product);
+    let fill = |t: &str| {
+        t.replace("{order}", order_ref)
+            .replace("{product}", product)
+    };
     let subject = (channel == Channel::Email).then(|| fill(pick::<&str>(rng, locale.subjects)));
     // Chats are quick back-and-forth, email is slower; the last message lands in the last
     // few days so the inbox looks alive.
-    let step = if channel == Channel::Email { 3 * HOUR } else { 7 * MINUTE };
+    let step = if channel == Channel::Email {
+        3 * HOUR
+    } else {
+        7 * MINUTE
+    };
     let end = opts.anchor - rng.random_range(5..(5 * DAY / MINUTE)) * MINUTE;
     let mut at = end - count as i64 * step;
     let mut messages = Vec::with_capacity(count);
     let mut thread: Vec<String> = Vec::new();
     for k in 0..count {
-        at += rng.random_range(step / 2..=step * 3 / 2).min(end - at).max(MINUTE);
+        at += rng
+            .random_range(step / 2..=step * 3 / 2)
+            .min(end - at)
+            .max(MINUTE);
         // Customers open the conversation and mostly get an answer right after.
-        let direction = if k == 0 || (k % 2 == 0) ^ rng.random_bool(0.2) { Direction::In } else { Direction::Out };
+        let direction = if k == 0 || (k % 2 == 0) ^ rng.random_bool(0.2) {
+            Direction::In
+        } else {
+            Direction::Out
+        };
         let member = (direction == Direction::Out).then(|| rng.random_range(0..MEMBERS.len()));
         let body = match direction {
             Direction::Out => fill(pick::<&str>(rng, locale.outbound)),
             _ => fill(pick::<&str>(rng, locale.inbound)),
         };
         let author = match (direction, channel) {
-            (Direction::Out, Channel::Email) => member.map_or(SHOP_CHAT_NAME, |m| MEMBERS[m].name).to_owned(),
+            (Direction::Out, Channel::Email) => member
+                .map_or(SHOP_CHAT_NAME, |m| MEMBERS[m].name)
+                .to_owned(),
             (Direction::Out, _) => SHOP_CHAT_NAME.to_owned(),
             _ => name.to_owned(),
         };
@@ -441,10 +680,20 @@ fn make_conversation(
         };
         if channel == Channel::Email {
             let id = format!("demo-{}-{index}-{k}@sunflower-shop.example", opts.seed);
-            msg.subject = subject.as_ref().map(|s| if k == 0 { s.clone() } else { format!("Re: {s}") });
+            msg.subject = subject.as_ref().map(|s| {
+                if k == 0 {
+                    s.clone()
+                } else {
+                    format!("Re: {s}")
+                }
+            });
             msg.in_reply_to = thread.last().cloned();
             msg.references = thread.clone();
-            let (from, to) = if direction == Direction::Out { (SHOP_EMAIL, email) } else { (email, SHOP_EMAIL) };
+            let (from, to) = if direction == Direction::Out {
+                (SHOP_EMAIL, email)
+            } else {
+                (email, SHOP_EMAIL)
+            };
             msg.from_addr = Some(from.to_owned());
             msg.to_addr = Some(to.to_owned());
             msg.rfc_message_id = Some(id.clone());
@@ -469,10 +718,18 @@ fn make_conversation(
         subject,
         status,
         priority,
-        assignee: rng.random_bool(0.6).then(|| rng.random_range(0..MEMBERS.len())),
-        snoozed_until: (status == Status::Snoozed).then(|| opts.anchor + rng.random_range(1..7) * DAY + 9 * HOUR),
-        tags: if rng.random_bool(0.4) { vec![*pick(rng, CONVERSATION_TAGS)] } else { Vec::new() },
-        external_key: (channel != Channel::Email).then(|| format!("demo:{}:{index}:{}", opts.seed, channel.as_str())),
+        assignee: rng
+            .random_bool(0.6)
+            .then(|| rng.random_range(0..MEMBERS.len())),
+        snoozed_until: (status == Status::Snoozed)
+            .then(|| opts.anchor + rng.random_range(1..7) * DAY + 9 * HOUR),
+        tags: if rng.random_bool(0.4) {
+            vec![*pick(rng, CONVERSATION_TAGS)]
+        } else {
+            Vec::new()
+        },
+        external_key: (channel != Channel::Email)
+            .then(|| format!("demo:{}:{index}:{}", opts.seed, channel.as_str())),
         messages,
     }
 }
@@ -494,9 +751,15 @@ mod tests {
     /// The same options give the same shop, a different seed a different one.
     #[test]
     fn deterministic_per_seed() {
-        let opts = DemoOptions { anchor: 1_700_000_000_000, ..DemoOptions::default() };
+        let opts = DemoOptions {
+            anchor: 1_700_000_000_000,
+            ..DemoOptions::default()
+        };
         assert_eq!(collect(&opts), collect(&opts));
-        let other = collect(&DemoOptions { seed: 2, ..opts.clone() });
+        let other = collect(&DemoOptions {
+            seed: 2,
+            ..opts.clone()
+        });
         assert_ne!(collect(&opts), other);
     }
 
@@ -504,8 +767,16 @@ mod tests {
     #[test]
     fn message_total_is_exact() {
         for (customers, messages) in [(48, 600), (7, 100), (10, 3), (1, 5)] {
-            let shop = collect(&DemoOptions { customers, messages, ..DemoOptions::default() });
-            let total: usize = shop.iter().flat_map(|c| &c.conversations).map(|c| c.messages.len()).sum();
+            let shop = collect(&DemoOptions {
+                customers,
+                messages,
+                ..DemoOptions::default()
+            });
+            let total: usize = shop
+                .iter()
+                .flat_map(|c| &c.conversations)
+                .map(|c| c.messages.len())
+                .sum();
             assert_eq!(total, messages, "{customers} customers");
             assert_eq!(shop.len(), customers);
         }
@@ -516,16 +787,28 @@ mod tests {
     #[test]
     fn default_shop_is_varied() {
         let anchor = 1_700_000_000_000;
-        let shop = collect(&DemoOptions { anchor, ..DemoOptions::default() });
+        let shop = collect(&DemoOptions {
+            anchor,
+            ..DemoOptions::default()
+        });
         for lang in ["he", "ar", "pl", "en"] {
             assert!(shop.iter().any(|c| c.language == lang), "{lang}");
         }
         assert!(shop.iter().any(|c| c.conversations.len() == 2));
-        let dues: Vec<Millis> = shop.iter().flat_map(|c| &c.followups).map(|f| f.due_at).collect();
+        let dues: Vec<Millis> = shop
+            .iter()
+            .flat_map(|c| &c.followups)
+            .map(|f| f.due_at)
+            .collect();
         assert!(dues.iter().any(|d| *d < anchor));
         assert!(dues.iter().any(|d| (anchor..anchor + DAY).contains(d)));
         assert!(dues.iter().any(|d| *d >= anchor + DAY));
-        let newest = shop.iter().flat_map(|c| &c.conversations).flat_map(|c| &c.messages).map(|m| m.sent_at).max();
+        let newest = shop
+            .iter()
+            .flat_map(|c| &c.conversations)
+            .flat_map(|c| &c.messages)
+            .map(|m| m.sent_at)
+            .max();
         assert!(newest.is_some_and(|n| n < anchor));
     }
 
@@ -533,7 +816,11 @@ mod tests {
     #[test]
     fn email_replies_reference_their_parent() {
         let shop = collect(&DemoOptions::default());
-        let conv = shop.iter().flat_map(|c| &c.conversations).find(|c| c.channel == Channel::Email && c.messages.len() > 2).expect("an email thread");
+        let conv = shop
+            .iter()
+            .flat_map(|c| &c.conversations)
+            .find(|c| c.channel == Channel::Email && c.messages.len() > 2)
+            .expect("an email thread");
         for pair in conv.messages.windows(2) {
             assert_eq!(pair[1].in_reply_to, pair[0].rfc_message_id);
         }

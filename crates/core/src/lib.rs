@@ -2,10 +2,13 @@
 //!
 //! Everything here is deterministic so it can be tested without a database or a network.
 
+pub mod chat;
 pub mod demo;
 pub mod email;
 pub mod ids;
 pub mod model;
+pub mod order;
+pub mod phone;
 pub mod text;
 pub mod threading;
 

@@ -158,6 +158,9 @@ mod tests {
 
     #[test]
     fn email_normalisation_lowercases_and_keeps_plus_tags() {
-        assert_eq!(normalize_email(" <Anna+Shop@Example.COM> "), "anna+shop@example.com");
+        assert_eq!(
+            normalize_email(" <Anna+Shop@Example.COM> "),
+            "anna+shop@example.com"
+        );
     }
 }

@@ -114,7 +114,10 @@ mod tests {
     /// Query syntax characters are neutralised; the last word is a prefix.
     #[test]
     fn fts_query_quotes_words() {
-        assert_eq!(fts_query("order #1001 \"late\"").as_deref(), Some("\"order\" \"1001\" \"late\"*"));
+        assert_eq!(
+            fts_query("order #1001 \"late\"").as_deref(),
+            Some("\"order\" \"1001\" \"late\"*")
+        );
         assert_eq!(fts_query("Zamówienie").as_deref(), Some("\"Zamowienie\"*"));
         assert_eq!(fts_query(" -:* "), None);
     }
@@ -129,7 +132,11 @@ mod tests {
 
     #[test]
     fn snippet_matches_folded_text() {
-        let s = snippet("Dzień dobry, gdzie jest moje zamówienie?", &["zamowienie".to_owned()], 20);
+        let s = snippet(
+            "Dzień dobry, gdzie jest moje zamówienie?",
+            &["zamowienie".to_owned()],
+            20,
+        );
         assert!(s.contains("zamówienie"), "{s}");
     }
 

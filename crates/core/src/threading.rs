@@ -15,7 +15,11 @@ pub const SUBJECT_WINDOW: Millis = 14 * DAY;
 /// In-Reply-To (RFC 5256). The message's own id and repeats are removed, so a message
 /// that names itself cannot make a cycle.
 pub fn parent_ids(own: Option<&str>, references: &[String], in_reply_to: &[String]) -> Vec<String> {
-    let source = if references.is_empty() { in_reply_to } else { references };
+    let source = if references.is_empty() {
+        in_reply_to
+    } else {
+        references
+    };
     let mut out: Vec<String> = Vec::with_capacity(source.len());
     for id in source {
         let id = id.trim();
@@ -26,9 +30,12 @@ pub fn parent_ids(own: Option<&str>, references: &[String], in_reply_to: &[Strin
     }
     // In-Reply-To names the direct parent; if References forgot it, it still counts.
     if let Some(parent) = in_reply_to.first().map(|p| p.trim())
-        && !parent.is_empty() && Some(parent) != own && !out.iter().any(|seen| seen == parent) {
-            out.push(parent.to_owned());
-        }
+        && !parent.is_empty()
+        && Some(parent) != own
+        && !out.iter().any(|seen| seen == parent)
+    {
+        out.push(parent.to_owned());
+    }
     out
 }
 
@@ -47,7 +54,10 @@ pub fn base_subject(subject: &str) -> String {
             break;
         }
     }
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Whether the subject, after list tags, starts with a reply or forward prefix ("Re:",
@@ -65,30 +75,62 @@ pub fn is_reply_or_forward(subject: &str) -> bool {
 
 /// `s` without one leading `[tag]`, or `s` itself.
 fn strip_list_tag(s: &str) -> &str {
-    s.strip_prefix('[').and_then(|r| r.split_once(']')).map_or(s, |(_, rest)| rest.trim_start())
+    s.strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .map_or(s, |(_, rest)| rest.trim_start())
 }
 
 /// `s` after one leading reply/forward prefix and its colon, if it has one.
 fn strip_reply_prefix(s: &str) -> Option<&str> {
-    const PREFIXES: &[&str] = &["re", "fw", "fwd", "aw", "wg", "sv", "vs", "odp", "pd", "tr", "rv", "השב", "הועבר", "תשובה", "رد", "إعادة توجيه", "توجيه"];
+    const PREFIXES: &[&str] = &[
+        "re",
+        "fw",
+        "fwd",
+        "aw",
+        "wg",
+        "sv",
+        "vs",
+        "odp",
+        "pd",
+        "tr",
+        "rv",
+        "השב",
+        "הועבר",
+        "תשובה",
+        "رد",
+        "إعادة توجيه",
+        "توجيه",
+    ];
     let (head, rest) = s.split_once([':', '：'])?;
     let head = head.trim();
     // "Re[2]:" and "Re(2):" count as "Re:".
     let word = head.split(['[', '(']).next().unwrap_or(head).trim();
-    PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(word) || *p == word).then(|| rest.trim_start())
+    PREFIXES
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(word) || *p == word)
+        .then(|| rest.trim_start())
 }
 
 /// Whether a message without usable references may join an existing conversation of the
 /// same customer by subject: same non-empty base subject, within [`SUBJECT_WINDOW`].
-pub fn subject_matches(message_subject: &str, message_at: Millis, thread_subject: &str, thread_last_at: Millis) -> bool {
+pub fn subject_matches(
+    message_subject: &str,
+    message_at: Millis,
+    thread_subject: &str,
+    thread_last_at: Millis,
+) -> bool {
     let a = base_subject(message_subject);
-    !a.is_empty() && a == base_subject(thread_subject) && (message_at - thread_last_at).abs() <= SUBJECT_WINDOW
+    !a.is_empty()
+        && a == base_subject(thread_subject)
+        && (message_at - thread_last_at).abs() <= SUBJECT_WINDOW
 }
 
 /// Outlook's Thread-Index: the first 22 bytes (30 base64 chars) name the thread's root.
 pub fn thread_index_root(thread_index: &str) -> Option<&str> {
     let t = thread_index.trim();
-    (t.len() >= 30).then(|| &t[..30]).filter(|root| root.is_ascii())
+    (t.len() >= 30)
+        .then(|| &t[..30])
+        .filter(|root| root.is_ascii())
 }
 
 /// One message as RFC 5256 threading sees it.
@@ -209,7 +251,11 @@ struct Links {
 
 impl Links {
     fn add(&mut self, message: Option<usize>) -> usize {
-        self.nodes.push(Container { message, parent: None, children: Vec::new() });
+        self.nodes.push(Container {
+            message,
+            parent: None,
+            children: Vec::new(),
+        });
         self.nodes.len() - 1
     }
 
@@ -241,7 +287,10 @@ impl Links {
 
     fn tree(&self, node: usize) -> Tree {
         let n = &self.nodes[node];
-        Tree { message: n.message, children: n.children.iter().map(|&c| self.tree(c)).collect() }
+        Tree {
+            message: n.message,
+            children: n.children.iter().map(|&c| self.tree(c)).collect(),
+        }
     }
 }
 
@@ -252,7 +301,9 @@ struct Tree {
 }
 
 fn thread(messages: &[ThreadMessage], gather_subjects: bool) -> Vec<ThreadNode> {
-    let mut links = Links { nodes: Vec::with_capacity(messages.len()) };
+    let mut links = Links {
+        nodes: Vec::with_capacity(messages.len()),
+    };
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut order: Vec<usize> = (0..messages.len()).collect();
     order.sort_by_key(|&i| messages[i].seq);
@@ -260,7 +311,11 @@ fn thread(messages: &[ThreadMessage], gather_subjects: bool) -> Vec<ThreadNode> 
     // 1. The id table and parent/child links.
     for &i in &order {
         let m = &messages[i];
-        let own = m.message_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+        let own = m
+            .message_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty());
         let me = match own.and_then(|id| ids.get(id).copied()) {
             Some(dummy) if links.nodes[dummy].message.is_none() => {
                 links.nodes[dummy].message = Some(i);
@@ -301,8 +356,10 @@ fn thread(messages: &[ThreadMessage], gather_subjects: bool) -> Vec<ThreadNode> 
     }
 
     // 2. The roots; 3. pruning; 4. sorting.
-    let roots: Vec<Tree> =
-        (0..links.nodes.len()).filter(|&n| links.nodes[n].parent.is_none()).map(|n| links.tree(n)).collect();
+    let roots: Vec<Tree> = (0..links.nodes.len())
+        .filter(|&n| links.nodes[n].parent.is_none())
+        .map(|n| links.tree(n))
+        .collect();
     let mut roots = prune(roots, true);
     sort(&mut roots, messages);
 
@@ -341,7 +398,10 @@ fn sort(list: &mut [Tree], messages: &[ThreadMessage]) {
 fn sort_key(t: &Tree, messages: &[ThreadMessage]) -> (Millis, u32) {
     match t.message {
         Some(i) => (messages[i].date, messages[i].seq),
-        None => t.children.first().map_or((Millis::MAX, u32::MAX), |c| sort_key(c, messages)),
+        None => t
+            .children
+            .first()
+            .map_or((Millis::MAX, u32::MAX), |c| sort_key(c, messages)),
     }
 }
 
@@ -349,14 +409,23 @@ fn sort_key(t: &Tree, messages: &[ThreadMessage]) -> (Millis, u32) {
 fn thread_subject<'a>(t: &Tree, messages: &'a [ThreadMessage]) -> &'a str {
     match t.message {
         Some(i) => messages[i].subject.as_deref().unwrap_or(""),
-        None => t.children.first().map_or("", |c| thread_subject(c, messages)),
+        None => t
+            .children
+            .first()
+            .map_or("", |c| thread_subject(c, messages)),
     }
 }
 
 /// Step 5: roots with the same base subject become one thread.
 fn gather(roots: Vec<Tree>, messages: &[ThreadMessage]) -> Vec<Tree> {
-    let subjects: Vec<String> = roots.iter().map(|t| base_subject(thread_subject(t, messages))).collect();
-    let reply: Vec<bool> = roots.iter().map(|t| is_reply_or_forward(thread_subject(t, messages))).collect();
+    let subjects: Vec<String> = roots
+        .iter()
+        .map(|t| base_subject(thread_subject(t, messages)))
+        .collect();
+    let reply: Vec<bool> = roots
+        .iter()
+        .map(|t| is_reply_or_forward(thread_subject(t, messages)))
+        .collect();
     let dummy = |i: usize| roots[i].message.is_none();
     // The root that stands for each subject: the first, unless a later one is a dummy
     // (and the first is not) or is an original where the first is a reply.
@@ -372,11 +441,15 @@ fn gather(roots: Vec<Tree>, messages: &[ThreadMessage]) -> Vec<Tree> {
     }
     let mut slots: Vec<Option<Tree>> = roots.into_iter().map(Some).collect();
     for i in 0..slots.len() {
-        let Some(&j) = table.get(subjects[i].as_str()) else { continue };
+        let Some(&j) = table.get(subjects[i].as_str()) else {
+            continue;
+        };
         if j == i {
             continue;
         }
-        let (Some(t), Some(target)) = (slots[i].take(), slots[j].take()) else { continue };
+        let (Some(t), Some(target)) = (slots[i].take(), slots[j].take()) else {
+            continue;
+        };
         // A root the table names may have become a dummy by an earlier merge.
         slots[j] = Some(match (t.message.is_none(), target.message.is_none()) {
             (true, true) => {
@@ -387,7 +460,10 @@ fn gather(roots: Vec<Tree>, messages: &[ThreadMessage]) -> Vec<Tree> {
             (false, true) => push_child(target, t),
             (true, false) => push_child(t, target),
             (false, false) if reply[i] && !reply[j] => push_child(target, t),
-            (false, false) => Tree { message: None, children: vec![target, t] },
+            (false, false) => Tree {
+                message: None,
+                children: vec![target, t],
+            },
         });
     }
     slots.into_iter().flatten().collect()
@@ -414,7 +490,13 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
-    fn msg(seq: u32, id: Option<&str>, refs: &[&str], subject: &str, date: Millis) -> ThreadMessage {
+    fn msg(
+        seq: u32,
+        id: Option<&str>,
+        refs: &[&str],
+        subject: &str,
+        date: Millis,
+    ) -> ThreadMessage {
         ThreadMessage {
             seq,
             message_id: id.map(str::to_owned),
@@ -440,7 +522,13 @@ mod tests {
         ];
         assert_eq!(threads(&corpus), "(3 2)(1)");
         // Two messages naming each other: the first link stands.
-        assert_eq!(threads(&[msg(1, Some("a"), &["b"], "", 0), msg(2, Some("b"), &["a"], "", 0)]), "(2 1)");
+        assert_eq!(
+            threads(&[
+                msg(1, Some("a"), &["b"], "", 0),
+                msg(2, Some("b"), &["a"], "", 0)
+            ]),
+            "(2 1)"
+        );
         // A message naming itself is a root.
         assert_eq!(threads(&[msg(1, Some("a"), &["a"], "", 0)]), "(1)");
     }
@@ -449,8 +537,14 @@ mod tests {
     /// they reference (imaptest `thread6`: `((1)(2))`).
     #[test]
     fn missing_message_ids_stay_apart() {
-        assert_eq!(threads(&[msg(1, None, &[], "", 0), msg(2, None, &[], "", 0)]), "(1)(2)");
-        assert_eq!(threads(&[msg(1, None, &["a"], "", 0), msg(2, None, &["a"], "", 1)]), "((1)(2))");
+        assert_eq!(
+            threads(&[msg(1, None, &[], "", 0), msg(2, None, &[], "", 0)]),
+            "(1)(2)"
+        );
+        assert_eq!(
+            threads(&[msg(1, None, &["a"], "", 0), msg(2, None, &["a"], "", 1)]),
+            "((1)(2))"
+        );
     }
 
     /// A repeated Message-ID belongs to the lowest sequence number; the later message gets
@@ -458,7 +552,10 @@ mod tests {
     /// `thread7`).
     #[test]
     fn duplicate_message_ids_get_unique_ones() {
-        assert_eq!(threads(&[msg(1, Some("a"), &[], "", 0), msg(2, Some("a"), &[], "", 0)]), "(1)(2)");
+        assert_eq!(
+            threads(&[msg(1, Some("a"), &[], "", 0), msg(2, Some("a"), &[], "", 0)]),
+            "(1)(2)"
+        );
         let corpus = [
             msg(1, Some("a"), &[], "", 0),
             msg(2, Some("b"), &["a"], "", 0),
@@ -473,7 +570,13 @@ mod tests {
     #[test]
     fn dummy_parents_are_pruned() {
         assert_eq!(threads(&[msg(1, Some("a"), &["x", "y"], "", 0)]), "(1)");
-        assert_eq!(threads(&[msg(1, None, &["x", "y"], "", 0), msg(2, None, &["x", "z"], "", 0)]), "((1)(2))");
+        assert_eq!(
+            threads(&[
+                msg(1, None, &["x", "y"], "", 0),
+                msg(2, None, &["x", "z"], "", 0)
+            ]),
+            "((1)(2))"
+        );
         let corpus = [
             msg(1, Some("a"), &[], "", 0),
             msg(2, Some("b"), &["a", "m"], "", 1),
@@ -481,16 +584,28 @@ mod tests {
         ];
         assert_eq!(threads(&corpus), "(1 (2)(3))");
         // A late parent fills its dummy.
-        assert_eq!(threads(&[msg(1, Some("b"), &["a"], "", 1), msg(2, Some("a"), &[], "", 0)]), "(2 1)");
+        assert_eq!(
+            threads(&[
+                msg(1, Some("b"), &["a"], "", 1),
+                msg(2, Some("a"), &[], "", 0)
+            ]),
+            "(2 1)"
+        );
     }
 
     /// Roots with one base subject gather: a reply under the original (whichever comes
     /// first), equals under a dummy; without step 5 they stay apart.
     #[test]
     fn subjects_gather_roots() {
-        let reply_first = [msg(1, Some("a"), &[], "Re: Order 7", 0), msg(2, Some("b"), &[], "order 7", 1)];
+        let reply_first = [
+            msg(1, Some("a"), &[], "Re: Order 7", 0),
+            msg(2, Some("b"), &[], "order 7", 1),
+        ];
         assert_eq!(threads(&reply_first), "(2 1)");
-        assert_eq!(render_threads(&thread_references_only(&reply_first)), "(1)(2)");
+        assert_eq!(
+            render_threads(&thread_references_only(&reply_first)),
+            "(1)(2)"
+        );
         let equals = [
             msg(1, Some("a"), &[], "Order 7", 0),
             msg(2, Some("b"), &[], "Order 7", 1),
@@ -520,11 +635,20 @@ mod tests {
     /// References win over In-Reply-To; own id and repeats are dropped.
     #[test]
     fn parents_prefer_references_and_refuse_self() {
-        assert_eq!(parent_ids(Some("c"), &ids(&["a", "b", "a", "c"]), &ids(&["b"])), ids(&["a", "b"]));
+        assert_eq!(
+            parent_ids(Some("c"), &ids(&["a", "b", "a", "c"]), &ids(&["b"])),
+            ids(&["a", "b"])
+        );
         assert_eq!(parent_ids(Some("c"), &[], &ids(&["b"])), ids(&["b"]));
-        assert_eq!(parent_ids(Some("c"), &ids(&["c"]), &ids(&["c"])), Vec::<String>::new());
+        assert_eq!(
+            parent_ids(Some("c"), &ids(&["c"]), &ids(&["c"])),
+            Vec::<String>::new()
+        );
         // In-Reply-To missing from References is still a parent.
-        assert_eq!(parent_ids(None, &ids(&["a"]), &ids(&["b"])), ids(&["a", "b"]));
+        assert_eq!(
+            parent_ids(None, &ids(&["a"]), &ids(&["b"])),
+            ids(&["a", "b"])
+        );
     }
 
     /// Reply and forward prefixes in the shops' languages and list tags are stripped.
