@@ -19,6 +19,14 @@ pub enum StoreError {
     AlreadyExists { what: &'static str, name: String },
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: i64 },
+    #[error("setting {key:?} holds invalid JSON: {reason}")]
+    BadSetting { key: String, reason: String },
+    #[error("cannot merge: {0}")]
+    MergeRefused(String),
+    #[error("cannot split: {0}")]
+    SplitRefused(String),
+    #[error("change {id} cannot be undone: {reason}")]
+    UndoRefused { id: i64, reason: String },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]

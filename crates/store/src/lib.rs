@@ -14,6 +14,7 @@ mod error;
 mod imports;
 mod open;
 mod search;
+mod settings;
 mod stats;
 mod sync;
 mod time;

@@ -6,7 +6,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The numbered files of `migrations/`, in order. A landed file is never edited.
-const MIGRATION_FILES: &[&str] = &[include_str!("../../../migrations/0001_init.sql")];
+const MIGRATION_FILES: &[&str] = &[
+    include_str!("../../../migrations/0001_init.sql"),
+    include_str!("../../../migrations/0002_chats.sql"),
+];
 
 /// How many schema versions this build knows (`PRAGMA user_version` after migrating).
 pub const MIGRATIONS_COUNT: usize = MIGRATION_FILES.len();
