@@ -7,6 +7,8 @@
 //! format and the first line that failed) and otherwise keeps going: bad lines become
 //! problems in the export, never a lost file.
 
+pub mod archive;
+
 /// The input is not the export format it was given as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a {format} export: line {line}: {message}")]
