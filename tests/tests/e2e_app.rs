@@ -11,18 +11,22 @@ use shopdesk_systests::desktop::{TauriDriver, desktop_binary};
 use std::time::{Duration, Instant};
 
 async fn launch(db: &std::path::Path) -> anyhow::Result<(TauriDriver, Client)> {
-    let driver = TauriDriver::start()?;
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": desktop_binary()?, "args": ["--db", db] }),
-    );
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url())
-        .await
-        .context("opening a WebDriver session on the app")?;
-    Ok((driver, client))
+    // WebKitWebDriver sometimes drops the very first session request when the machine is
+    // busy (the driver listens before its native side is ready): try a fresh driver again.
+    let mut last = None;
+    for _ in 0..3 {
+        let driver = TauriDriver::start()?;
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            json!({ "application": desktop_binary()?, "args": ["--db", db] }),
+        );
+        match ClientBuilder::new(HttpConnector::new()).capabilities(caps).connect(&driver.url()).await {
+            Ok(client) => return Ok((driver, client)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(anyhow::Error::from(last.expect("three attempts were made"))).context("opening a WebDriver session on the app")
 }
 
 /// Keeps what the window showed when a test failed, for the person reading the CI log.

@@ -4,5 +4,6 @@
 pub mod chat;
 pub mod error;
 pub mod mail;
+pub mod orders;
 
 pub use error::IngestError;
