@@ -9,4 +9,10 @@ pub enum IngestError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a Maildir (expected cur/ and new/ folders)")]
     NotAMaildir { path: PathBuf },
+    /// The file is not the chat export it was imported as (wrong shape, not JSON…).
+    #[error("{path}: {source}")]
+    Format { path: PathBuf, source: crate::chat::FormatError },
+    /// A folder holds no file of the expected export (e.g. no `message_N.json`).
+    #[error("{path}: no {expected} found in it")]
+    NoChatExport { path: PathBuf, expected: &'static str },
 }

@@ -8,6 +8,9 @@
 //! problems in the export, never a lost file.
 
 pub mod archive;
+mod json_common;
+pub mod meta;
+pub mod telegram;
 
 /// The input is not the export format it was given as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
