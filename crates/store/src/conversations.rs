@@ -80,7 +80,12 @@ impl Store {
         );
         let mut args: Vec<Value> = Vec::new();
         if let Some(customer) = filter.customer {
-            sql.push_str(" AND c.customer_id = ?");
+            // A customer's timeline includes the group chats they take part in.
+            sql.push_str(
+                " AND (c.customer_id = ?1 OR c.id IN (SELECT p.conversation_id FROM conversation_participants p
+                                                       JOIN identities i ON i.id = p.identity_id
+                                                      WHERE i.customer_id = ?1))",
+            );
             args.push(Value::Integer(customer.0));
         }
         if let Some(status) = filter.status {

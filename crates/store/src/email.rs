@@ -401,7 +401,7 @@ fn store_attachments<'a>(
 
 /// Writes an attachment once under `dir/<first two hex>/<sha256>` (temp file + rename, so
 /// a crash never leaves a half file under a final name).
-fn write_attachment_file(dir: &Path, sha: String, data: &[u8]) -> Result<()> {
+pub(crate) fn write_attachment_file(dir: &Path, sha: String, data: &[u8]) -> Result<()> {
     let path = dir.join(&sha[..2]).join(&sha);
     if !path.exists() {
         std::fs::create_dir_all(dir.join(&sha[..2]))?;
@@ -412,6 +412,6 @@ fn write_attachment_file(dir: &Path, sha: String, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

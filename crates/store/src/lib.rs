@@ -6,6 +6,7 @@
 //! module per table group holds the queries.
 
 mod accounts;
+mod chats;
 mod conversations;
 mod customers;
 mod demo;
@@ -20,8 +21,9 @@ mod sync;
 mod time;
 
 pub use accounts::Account;
+pub use chats::{ChatStoreOptions, ChatStored};
 pub use conversations::{ConversationFilter, ConversationRow, MessageRow};
-pub use customers::{CustomerRow, IdentityRow};
+pub use customers::{CustomerChange, CustomerDetail, CustomerRow, IdentityRow, SplitOutcome, Suggestion, normalize_name};
 pub use demo::DemoSummary;
 pub use email::{EmailInput, EmailLocation, Stored};
 pub use error::StoreError;
