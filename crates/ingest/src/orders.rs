@@ -97,13 +97,16 @@ pub struct ColumnMapping {
 impl ColumnMapping {
     /// Reads a mapping file (a JSON object of field → header name).
     pub fn from_json(bytes: &[u8]) -> Result<ColumnMapping, OrdersError> {
-        let mapping: ColumnMapping = serde_json::from_slice(bytes)
-            .map_err(|e| OrdersError::Mapping(format!("line {}: {e}", e.line())))?;
+        let mapping: ColumnMapping =
+            serde_json::from_slice(bytes).map_err(|e| OrdersError::Mapping {
+                line: Some(e.line()),
+                message: e.to_string(),
+            })?;
         if !ALL_FIELDS.iter().any(|f| mapped(&mapping, *f).is_some()) {
-            return Err(OrdersError::Mapping(
-                "it names no column (expected keys such as \"number\", \"created_at\", \"email\")"
-                    .into(),
-            ));
+            return Err(OrdersError::Mapping {
+                line: None,
+                message: "it names no column (expected keys such as \"number\", \"created_at\", \"email\")".into(),
+            });
         }
         Ok(mapping)
     }
@@ -127,14 +130,16 @@ pub struct OrdersFile {
 }
 
 /// The file is not an order export this module can read.
+/// The file is not an order export this module can read. [`OrdersError::line`] says
+/// where, for a `file:line` message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrdersError {
-    #[error("not a CSV file: {0}")]
-    NotCsv(String),
+    #[error("not a CSV file: {reason}")]
+    NotCsv { line: usize, reason: String },
     #[error("the file is empty (no header line)")]
     Empty,
     #[error(
-        "line 1: the columns are not {expected_format}: no {missing} column (expected one of: {expected}); \
+        "the columns are not {expected_format}: no {missing} column (expected one of: {expected}); \
          columns found: {found}. Name your columns in a mapping file and pass --mapping FILE"
     )]
     UnknownColumns {
@@ -143,8 +148,28 @@ pub enum OrdersError {
         expected: String,
         found: String,
     },
-    #[error("mapping file: {0}")]
-    Mapping(String),
+    #[error(
+        "the mapping file names the column {column:?}, which this file does not have; columns found: {found}"
+    )]
+    MappingColumn { column: String, found: String },
+    /// The mapping file itself is unreadable (`line` in the mapping file).
+    #[error("not a mapping file: {message}")]
+    Mapping {
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+impl OrdersError {
+    /// The 1-based line the error is about (in the mapping file for [`OrdersError::Mapping`]).
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            OrdersError::NotCsv { line, .. } => Some(*line),
+            OrdersError::Empty => None,
+            OrdersError::UnknownColumns { .. } | OrdersError::MappingColumn { .. } => Some(1),
+            OrdersError::Mapping { line, .. } => *line,
+        }
+    }
 }
 
 /// The fields an order export can have.
@@ -373,11 +398,9 @@ impl Columns {
         let mut cols = [None; FIELDS];
         for field in ALL_FIELDS {
             if let Some(wanted) = mapping.and_then(|m| mapped(m, field)) {
-                let idx = find(&norm(wanted)).ok_or_else(|| {
-                    OrdersError::Mapping(format!(
-                        "it names the column {wanted:?}, which the file does not have; columns found: {}",
-                        list_headers(headers)
-                    ))
+                let idx = find(&norm(wanted)).ok_or_else(|| OrdersError::MappingColumn {
+                    column: wanted.to_owned(),
+                    found: list_headers(headers),
                 })?;
                 cols[field as usize] = Some(idx);
                 continue;
@@ -475,11 +498,14 @@ pub fn parse_orders(
     tz: &TimeZone,
 ) -> Result<OrdersFile, OrdersError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Some(at) = bytes.iter().take(1 << 16).position(|&b| b == 0) {
+    // Text never holds NUL: anywhere in the file it means binary data (or a file cut into
+    // another), refused whole rather than imported in part.
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
         let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
-        return Err(OrdersError::NotCsv(format!(
-            "binary data (a NUL byte on line {line})"
-        )));
+        return Err(OrdersError::NotCsv {
+            line,
+            reason: "binary data (a NUL byte)".into(),
+        });
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -492,7 +518,12 @@ pub fn parse_orders(
             .iter()
             .map(|f| String::from_utf8_lossy(f).into_owned())
             .collect(),
-        Some(Err(e)) => return Err(OrdersError::NotCsv(e.to_string())),
+        Some(Err(e)) => {
+            return Err(OrdersError::NotCsv {
+                line: 1,
+                reason: e.to_string(),
+            });
+        }
         None => return Err(OrdersError::Empty),
     };
     if headers.iter().all(|h| h.trim().is_empty()) {
@@ -1370,7 +1401,7 @@ mod tests {
             &utc(),
         )
         .expect_err("binary");
-        assert!(matches!(err, OrdersError::NotCsv(_)), "{err}");
+        assert!(matches!(err, OrdersError::NotCsv { line: 3, .. }), "{err}");
         assert_eq!(
             parse_orders(b"", OrderFormat::Auto, None, &utc()),
             Err(OrdersError::Empty)
