@@ -6,6 +6,7 @@ mod accounts;
 mod error;
 mod host;
 mod import_mail;
+mod import_orders;
 mod secrets;
 mod sync;
 
@@ -13,6 +14,9 @@ pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
 pub use accounts::AccountListing;
 pub use import_mail::Progress;
+pub use import_orders::OrdersImportReport;
+pub use shopdesk_ingest::orders::{OrderFormat, minor_digits};
+pub use shopdesk_store::{OrderLineRow, OrderRow};
 pub use secrets::{MemorySecrets, OsKeyring, SecretStore};
 pub use sync::{BackgroundSync, FolderReport, SyncEvent, SyncOptions, SyncReport, SyncStatus};
 pub use shopdesk_store::{

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use shopdesk_app::{Account, App, ConversationFilter, Host, OsKeyring, SyncEvent, SyncOptions, SystemHost};
+use shopdesk_app::{Account, App, ConversationFilter, Host, OrderFormat, OsKeyring, SyncEvent, SyncOptions, SystemHost};
 use shopdesk_core::demo::DemoOptions;
 use shopdesk_core::{Channel, ConversationId, CustomerId, Status, TlsMode};
 use std::io::{IsTerminal, Write};
@@ -67,6 +67,14 @@ enum Command {
     /// The messages of one conversation, oldest first
     Messages {
         conversation: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Orders newest first, with their lines
+    Orders {
+        /// Only this customer's (including customers merged into it)
+        #[arg(long, value_name = "ID")]
+        customer: Option<i64>,
         #[arg(long)]
         json: bool,
     },
@@ -157,6 +165,22 @@ enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// An order CSV from Shopify or WooCommerce (or any layout with --mapping); re-importing updates orders
+    Orders {
+        path: PathBuf,
+        /// shopify, woocommerce, or auto (from the headers)
+        #[arg(long, default_value = "auto", value_parser = parse_order_format)]
+        format: OrderFormat,
+        /// A JSON file naming the columns of an unknown layout (see the README)
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_order_format(s: &str) -> Result<OrderFormat, String> {
+    s.parse::<OrderFormat>()
 }
 
 fn parse_vocab<T: std::str::FromStr<Err = shopdesk_core::UnknownValue>>(s: &str) -> Result<T, String> {
@@ -336,6 +360,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import(ImportCommand::Orders { path, format, mapping, json }) => {
+            let report = open()?.import_orders(&path, format, mapping.as_deref(), |_| {})?;
+            if json {
+                return print_json(&report);
+            }
+            println!(
+                "{} orders new, {} updated, {} unchanged; {} customers created, {} merged; problems {}",
+                report.new,
+                report.updated,
+                report.unchanged,
+                report.customers_created,
+                report.customers_merged,
+                report.problems.len()
+            );
+            for p in &report.problems {
+                println!("  {}: {}", p.location, p.message);
+            }
+            Ok(())
+        }
+        Command::Orders { customer, json } => {
+            let rows = open()?.orders(customer.map(CustomerId))?;
+            if json {
+                return print_json(&rows);
+            }
+            let mut out = std::io::stdout().lock();
+            for o in rows {
+                let total = o.total_minor.map_or_else(|| "-".to_owned(), |t| money(t, o.currency.as_deref()));
+                writeln!(
+                    out,
+                    "{:<12} {}  {:<24} {:>14}  {:<10} {:<12} {} lines",
+                    o.number,
+                    local_time(o.created_at),
+                    o.customer_name.as_deref().unwrap_or("-"),
+                    total,
+                    o.financial_status.as_deref().unwrap_or("-"),
+                    o.fulfillment_status.as_deref().unwrap_or("-"),
+                    o.lines.len()
+                )?;
+            }
+            Ok(())
+        }
         Command::Sync { account, once, poll_every, json } => {
             let options = SyncOptions { once, poll_every: Duration::from_secs(poll_every.max(1)), ..SyncOptions::default() };
             sync(&db, account.as_deref(), &options, json)
@@ -426,6 +491,22 @@ fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// Minor units as the amount people read: `123450, USD` -> `1234.50 USD`.
+fn money(minor: i64, currency: Option<&str>) -> String {
+    let digits = shopdesk_app::minor_digits(currency);
+    let scale = 10i64.pow(digits);
+    let sign = if minor < 0 { "-" } else { "" };
+    let (whole, frac) = (minor.unsigned_abs() / scale as u64, minor.unsigned_abs() % scale as u64);
+    let amount = match digits {
+        0 => format!("{sign}{whole}"),
+        d => format!("{sign}{whole}.{frac:0width$}", width = d as usize),
+    };
+    match currency {
+        Some(c) => format!("{amount} {c}"),
+        None => amount,
+    }
 }
 
 fn local_time(ms: i64) -> String {
