@@ -15,4 +15,10 @@ pub enum IngestError {
     /// A folder holds no file of the expected export (e.g. no `message_N.json`).
     #[error("{path}: no {expected} found in it")]
     NoChatExport { path: PathBuf, expected: &'static str },
+    /// A zip refused or unreadable (unsafe names, a zip bomb, a lying header…).
+    #[error(transparent)]
+    Archive(#[from] crate::chat::archive::ArchiveError),
+    /// A file too big to read into memory for parsing.
+    #[error("{path}: {size} bytes is over the {limit}-byte limit for this import")]
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
 }

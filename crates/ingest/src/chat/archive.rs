@@ -269,6 +269,11 @@ impl<R: Read + Seek> SafeZip<R> {
         self.by_name.get(name).and_then(|&i| self.entries.get(i))
     }
 
+    /// The position in [`SafeZip::entries`] of the entry with exactly this name.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
     /// The bytes of the entry called `name`.
     pub fn read(&mut self, name: &str) -> Result<Vec<u8>, ArchiveError> {
         match self.by_name.get(name) {

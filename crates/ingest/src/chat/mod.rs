@@ -11,6 +11,7 @@ pub mod archive;
 mod json_common;
 pub mod meta;
 pub mod telegram;
+pub mod whatsapp;
 
 /// The input is not the export format it was given as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
