@@ -970,3 +970,169 @@ fn telegram_folder_attaches_media() {
         .collect();
     assert_eq!(data, [Some(&b"TGPHOTO"[..]), None]);
 }
+
+// ---- zips ----
+
+/// A zip in `dir` holding `files` (name, bytes), deflated.
+fn zip_file(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join(name);
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(&path).expect("create zip"));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in files {
+        writer.start_file(*name, options).expect("start");
+        writer.write_all(data).expect("write");
+    }
+    writer.finish().expect("finish");
+    path
+}
+
+/// A Facebook download zip (everything under one top folder): one export per thread
+/// folder, a thread's message_N.json files merged, photos named by uri (rooted above
+/// `messages/`) attached from the zip.
+#[test]
+fn messenger_zip_gives_threads_with_media() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = r#", "photos": [{"uri": "messages/inbox/ann_1/photos/p.jpg"}]"#;
+    let newest = meta_file("inbox/ann_1", &[("Ann", 3000, "three")], extra);
+    let older = meta_file(
+        "inbox/ann_1",
+        &[("Shop", 2000, "two"), ("Ann", 1000, "one")],
+        "",
+    );
+    let bob = meta_file("inbox/bob_2", &[("Bob", 5000, "hello")], "");
+    let path = zip_file(
+        dir.path(),
+        "facebook-shop.zip",
+        &[
+            ("facebook-shop/messages/inbox/ann_1/message_1.json", &newest),
+            ("facebook-shop/messages/inbox/ann_1/message_2.json", &older),
+            (
+                "facebook-shop/messages/inbox/ann_1/photos/p.jpg",
+                b"ZIPPHOTO",
+            ),
+            ("facebook-shop/messages/inbox/bob_2/message_1.json", &bob),
+        ],
+    );
+    let exports = meta::read_path(&path, Channel::Messenger).expect("read zip");
+    let threads: Vec<(Option<&str>, Vec<&str>)> = exports
+        .iter()
+        .map(|e| {
+            (
+                e.thread_id.as_deref(),
+                e.messages.iter().map(|m| m.text.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        threads,
+        [
+            (Some("inbox/ann_1"), vec!["one", "two", "three"]),
+            (Some("inbox/bob_2"), vec!["hello"])
+        ]
+    );
+    assert_eq!(
+        exports[0].messages[2].attachments[0].data.as_deref(),
+        Some(&b"ZIPPHOTO"[..])
+    );
+}
+
+/// A zip with a `../` entry is refused whole before anything is parsed (the archive
+/// error names the entry); a zip without message_N.json or result.json says which
+/// export it expected; a message file of the wrong shape names the zip and entry.
+#[test]
+fn hostile_zips_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = meta_file("inbox/a", &[("Ann", 1, "x")], "");
+    let evil = zip_file(
+        dir.path(),
+        "evil.zip",
+        &[
+            ("messages/inbox/a/message_1.json", &good),
+            ("../../evil.txt", b"owned"),
+        ],
+    );
+    for err in [
+        meta::read_path(&evil, Channel::Instagram).expect_err("meta"),
+        telegram::read_path(&evil).expect_err("telegram"),
+    ] {
+        assert!(matches!(err, IngestError::Archive(_)), "{err:?}");
+        assert!(err.to_string().contains("evil.txt"), "{err}");
+    }
+    assert!(
+        !dir.path()
+            .parent()
+            .expect("parent")
+            .join("evil.txt")
+            .exists()
+    );
+
+    let empty = zip_file(dir.path(), "photos.zip", &[("photos/a.jpg", b"x")]);
+    let err = meta::read_path(&empty, Channel::Instagram).expect_err("no threads");
+    assert!(
+        matches!(err, IngestError::NoChatExport { .. })
+            && err.to_string().contains("message_N.json"),
+        "{err}"
+    );
+    let err = telegram::read_path(&empty).expect_err("no result.json");
+    assert!(
+        matches!(err, IngestError::NoChatExport { .. }) && err.to_string().contains("result.json"),
+        "{err}"
+    );
+
+    let wrong = zip_file(
+        dir.path(),
+        "wrong.zip",
+        &[
+            ("inbox/a/message_1.json", b"{\"messages\": 5}"),
+            ("result.json", b"[]"),
+        ],
+    );
+    let err = meta::read_path(&wrong, Channel::Instagram).expect_err("wrong shape");
+    assert!(
+        matches!(&err, IngestError::Format { path, .. } if path.ends_with("wrong.zip/inbox/a/message_1.json")),
+        "{err:?}"
+    );
+    let err = telegram::read_path(&wrong).expect_err("wrong shape");
+    assert!(
+        matches!(&err, IngestError::Format { path, .. } if path.ends_with("wrong.zip/result.json")),
+        "{err:?}"
+    );
+}
+
+/// A zipped full-account Telegram export (result.json inside a folder, left_chats too):
+/// one export per chat, media relative to result.json's folder attached from the zip.
+#[test]
+fn telegram_zip_with_account_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let result = br#"{"chats": {"list": [
+        {"name": "Anna", "type": "personal_chat", "id": 7, "messages": [
+          {"id": 1, "type": "message", "date_unixtime": "1709290000", "from": "Anna", "from_id": "user7", "photo": "chats/chat_001/photos/a.jpg", "text": "see"}]}]},
+      "left_chats": {"list": [
+        {"name": "Old group", "type": "private_group", "id": 9, "messages": [
+          {"id": 1, "type": "service", "date_unixtime": "1709000000", "actor": "Bo", "actor_id": "user8", "action": "create_group", "title": "Old group", "members": ["Bo"], "text": ""}]}]}}"#;
+    let path = zip_file(
+        dir.path(),
+        "telegram.zip",
+        &[
+            ("DataExport_2024-03-01/result.json", result),
+            (
+                "DataExport_2024-03-01/chats/chat_001/photos/a.jpg",
+                b"TGZIP",
+            ),
+        ],
+    );
+    let exports = telegram::read_path(&path).expect("read zip");
+    let titles: Vec<Option<&str>> = exports.iter().map(|e| e.title.as_deref()).collect();
+    assert_eq!(titles, [Some("Anna"), Some("Old group")]);
+    assert_eq!(
+        exports[0].messages[0].attachments[0].data.as_deref(),
+        Some(&b"TGZIP"[..])
+    );
+    let created = &exports[1].messages[0];
+    assert_eq!(
+        (created.kind, created.text.as_str(), author(created)),
+        (ChatKind::System, "created “Old group”", "Bo")
+    );
+}

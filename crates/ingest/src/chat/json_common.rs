@@ -1,10 +1,12 @@
 //! What the JSON chat parsers (Messenger/Instagram, Telegram) share: reading the bytes
 //! as JSON text, turning serde errors into [`FormatError`]s, and attaching media files
-//! found beside the export under a size budget.
+//! found beside the export (in its folder or its zip) under a size budget.
 
 use super::FormatError;
+use super::archive::SafeZip;
 use serde_json::Value;
 use shopdesk_core::chat::{ChatExport, ChatProblem};
+use std::io::{Read, Seek};
 use std::path::{Component, Path, PathBuf};
 
 /// One media file larger than this is named but not loaded (a phone video can be
@@ -84,23 +86,59 @@ pub(crate) fn safe_relative(uri: &str) -> Option<PathBuf> {
     (!out.as_os_str().is_empty()).then_some(out)
 }
 
+/// Keeps one `read_path` call's loaded media within [`MAX_MEDIA_FILE`] each and
+/// [`MAX_MEDIA_TOTAL`] together.
+#[derive(Debug, Default)]
+pub(crate) struct MediaBudget {
+    used: u64,
+}
+
+impl MediaBudget {
+    /// Whether a file of `len` bytes may be loaded (and if so, counts it). A refusal is
+    /// a problem of the export naming the file.
+    pub(crate) fn admit(
+        &mut self,
+        uri: &str,
+        len: u64,
+        line: usize,
+        export: &mut ChatExport,
+    ) -> bool {
+        let why = if len > MAX_MEDIA_FILE {
+            format!(
+                "{uri}: not attached, larger than {} MiB",
+                MAX_MEDIA_FILE >> 20
+            )
+        } else if self.used.saturating_add(len) > MAX_MEDIA_TOTAL {
+            format!(
+                "{uri}: not attached, the export's media exceed {} MiB",
+                MAX_MEDIA_TOTAL >> 20
+            )
+        } else {
+            self.used += len;
+            return true;
+        };
+        export.problems.push(ChatProblem { line, message: why });
+        false
+    }
+}
+
 /// Loads media files named by an export from a folder on disk, never outside `bound`
-/// (symlinks resolved), within [`MAX_MEDIA_FILE`] and [`MAX_MEDIA_TOTAL`].
+/// (symlinks resolved), within the [`MediaBudget`].
 pub(crate) struct MediaLoader {
     bound: Option<PathBuf>,
-    used: u64,
+    budget: MediaBudget,
 }
 
 impl MediaLoader {
     pub(crate) fn new(bound: &Path) -> MediaLoader {
         MediaLoader {
             bound: bound.canonicalize().ok(),
-            used: 0,
+            budget: MediaBudget::default(),
         }
     }
 
     /// The bytes of `uri` resolved against the first of `bases` where it exists. A file
-    /// that exists but is over a cap becomes a problem of the export.
+    /// that exists but is over a cap or unreadable becomes a problem of the export.
     pub(crate) fn load(
         &mut self,
         bases: &[PathBuf],
@@ -120,31 +158,11 @@ impl MediaLoader {
             let len = std::fs::metadata(&path)
                 .map(|m| m.len())
                 .unwrap_or(u64::MAX);
-            if len > MAX_MEDIA_FILE {
-                export.problems.push(ChatProblem {
-                    line,
-                    message: format!(
-                        "{uri}: not attached, larger than {} MiB",
-                        MAX_MEDIA_FILE >> 20
-                    ),
-                });
-                return None;
-            }
-            if self.used.saturating_add(len) > MAX_MEDIA_TOTAL {
-                export.problems.push(ChatProblem {
-                    line,
-                    message: format!(
-                        "{uri}: not attached, the export's media exceed {} MiB",
-                        MAX_MEDIA_TOTAL >> 20
-                    ),
-                });
+            if !self.budget.admit(uri, len, line, export) {
                 return None;
             }
             return match std::fs::read(&path) {
-                Ok(bytes) => {
-                    self.used += bytes.len() as u64;
-                    Some(bytes)
-                }
+                Ok(bytes) => Some(bytes),
                 Err(e) => {
                     export.problems.push(ChatProblem {
                         line,
@@ -155,6 +173,90 @@ impl MediaLoader {
             };
         }
         None
+    }
+}
+
+/// Loads media files named by an export from entries of a zip, within the
+/// [`MediaBudget`]. Entry names were checked safe when the zip was opened.
+pub(crate) struct ZipMediaLoader<'z, R> {
+    zip: &'z mut SafeZip<R>,
+    budget: MediaBudget,
+}
+
+impl<'z, R: Read + Seek> ZipMediaLoader<'z, R> {
+    pub(crate) fn new(zip: &'z mut SafeZip<R>) -> ZipMediaLoader<'z, R> {
+        ZipMediaLoader {
+            zip,
+            budget: MediaBudget::default(),
+        }
+    }
+
+    pub(crate) fn zip(&mut self) -> &mut SafeZip<R> {
+        self.zip
+    }
+
+    /// The bytes of `uri` under the first of `prefixes` (`""` or `folder/…/`) naming an
+    /// entry. An entry over a cap or failing to inflate becomes a problem of the export.
+    pub(crate) fn load(
+        &mut self,
+        prefixes: &[String],
+        uri: &str,
+        line: usize,
+        export: &mut ChatExport,
+    ) -> Option<Vec<u8>> {
+        let rel = safe_relative(uri)?;
+        let rel: Vec<&str> = rel
+            .components()
+            .filter_map(|c| c.as_os_str().to_str())
+            .collect();
+        let rel = rel.join("/");
+        for prefix in prefixes {
+            let name = format!("{prefix}{rel}");
+            let Some(entry) = self.zip.entry(&name).filter(|e| !e.is_dir) else {
+                continue;
+            };
+            if !self.budget.admit(uri, entry.size, line, export) {
+                return None;
+            }
+            return match self.zip.read(&name) {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    export.problems.push(ChatProblem {
+                        line,
+                        message: format!("{uri}: {e}"),
+                    });
+                    None
+                }
+            };
+        }
+        None
+    }
+}
+
+/// `a/b/c/` → `["a/b/c/", "a/b/", "a/", ""]`: the folder of a zip entry and each above it.
+pub(crate) fn zip_prefixes(dir: &str) -> Vec<String> {
+    let mut out = vec![dir.to_owned()];
+    let mut rest = dir.trim_end_matches('/');
+    while !rest.is_empty() {
+        rest = match rest.rfind('/') {
+            Some(i) => rest.get(..i).unwrap_or(""),
+            None => "",
+        };
+        out.push(if rest.is_empty() {
+            String::new()
+        } else {
+            format!("{rest}/")
+        });
+    }
+    out.dedup();
+    out
+}
+
+/// The folder part of a zip entry name, with its trailing `/` (`""` at the top).
+pub(crate) fn zip_dir(name: &str) -> &str {
+    match name.rfind('/') {
+        Some(i) => name.get(..=i).unwrap_or(""),
+        None => "",
     }
 }
 
@@ -182,6 +284,14 @@ mod tests {
         ] {
             assert_eq!(safe_relative(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn zip_folders() {
+        assert_eq!(zip_prefixes("a/b/c/"), ["a/b/c/", "a/b/", "a/", ""]);
+        assert_eq!(zip_prefixes(""), [""]);
+        assert_eq!(zip_dir("a/b/message_1.json"), "a/b/");
+        assert_eq!(zip_dir("result.json"), "");
     }
 
     #[test]

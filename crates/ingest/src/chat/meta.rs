@@ -27,7 +27,11 @@
 //! index in `messages`; the others are kept.
 
 use super::FormatError;
-use super::json_common::{MediaLoader, int_field, json_text, serde_error, str_field};
+use super::archive::SafeZip;
+use super::json_common::{
+    MediaLoader, ZipMediaLoader, int_field, json_text, serde_error, str_field, zip_dir,
+    zip_prefixes,
+};
 use crate::IngestError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -36,6 +40,7 @@ use shopdesk_core::chat::{
     ChatAttachment, ChatAuthor, ChatExport, ChatKind, ChatMessage, ChatProblem, ChatTime,
 };
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The format named in errors.
@@ -343,26 +348,45 @@ fn same_entry(a: &ChatMessage, b: &ChatMessage) -> bool {
             .all(|(x, y)| x.filename == y.filename && x.kind == y.kind)
 }
 
-/// Drops entries equal to an earlier one with the same time (the list is sorted by time,
-/// so only each run of equal times is compared).
+/// Drops each message that equals an earlier one with the same time, together with the
+/// reactions that follow it (a message and its reactions are compared as one group, so
+/// two same-millisecond messages that each got the same ❤️ keep both reactions). The
+/// list is sorted by time, so only each run of equal times is compared.
 fn dedup_exact(messages: &mut Vec<ChatMessage>) {
-    let mut out: Vec<ChatMessage> = Vec::with_capacity(messages.len());
-    let mut run_start = 0;
+    let mut groups: Vec<Vec<ChatMessage>> = Vec::new();
     for m in messages.drain(..) {
-        if out.get(run_start).is_some_and(|first| first.at != m.at) {
-            run_start = out.len();
+        match groups.last_mut() {
+            Some(group)
+                if m.kind == ChatKind::Reaction
+                    && group.first().is_some_and(|head| {
+                        head.kind != ChatKind::Reaction && head.line == m.line && head.at == m.at
+                    }) =>
+            {
+                group.push(m)
+            }
+            _ => groups.push(vec![m]),
         }
-        if out
+    }
+    let same_group = |a: &[ChatMessage], b: &[ChatMessage]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_entry(x, y))
+    };
+    let mut kept: Vec<Vec<ChatMessage>> = Vec::with_capacity(groups.len());
+    let mut run_start = 0;
+    for group in groups {
+        let at = group.first().map(|m| m.at);
+        if kept.get(run_start).and_then(|g| g.first()).map(|m| m.at) != at {
+            run_start = kept.len();
+        }
+        if !kept
             .get(run_start..)
             .unwrap_or_default()
             .iter()
-            .any(|seen| same_entry(seen, &m))
+            .any(|seen| same_group(seen, &group))
         {
-            continue;
+            kept.push(group);
         }
-        out.push(m);
     }
-    *messages = out;
+    *messages = kept.into_iter().flatten().collect();
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
@@ -385,12 +409,17 @@ fn format_error(path: &Path) -> impl Fn(FormatError) -> IngestError + '_ {
 /// - an export folder: every folder below it holding `message_N.json` files is a thread
 ///   (`messages/inbox/*/`, `messages/message_requests/*/`, Instagram's
 ///   `your_instagram_activity/messages/inbox/*/`…), one export each, sorted by path;
+/// - a `.zip` of either, read through [`super::archive::SafeZip`] (nothing extracted).
 ///
 /// Media the messages name by `uri` are attached when the file is inside the export
 /// (the folder given, or up to four folders above a single file or thread folder: that
-/// is where the uris are rooted), within the size caps of [`super::json_common`].
+/// is where the uris are rooted; in a zip, the entry's folder and each above it), within
+/// the size caps of [`super::json_common`].
 pub fn read_path(path: &Path, channel: Channel) -> Result<Vec<ChatExport>, IngestError> {
     let meta = std::fs::metadata(path).map_err(io_error(path))?;
+    if meta.is_file() && has_extension(path, "zip") {
+        return read_zip(path, channel);
+    }
     if meta.is_file() {
         let bytes = std::fs::read(path).map_err(io_error(path))?;
         let mut export = parse_meta(&bytes, channel).map_err(format_error(path))?;
@@ -429,6 +458,62 @@ pub fn read_path(path: &Path, channel: Channel) -> Result<Vec<ChatExport>, Inges
         }
         let mut export = merge_thread(files, channel);
         attach_media(&mut export, &dir, &mut loader);
+        exports.push(export);
+    }
+    Ok(exports)
+}
+
+fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+/// Every folder of the zip holding `message_N.json` entries is a thread, as on disk.
+fn read_zip(path: &Path, channel: Channel) -> Result<Vec<ChatExport>, IngestError> {
+    let mut zip = SafeZip::open(path)?;
+    // Thread folder (entry name prefix) → (N of message_N.json, entry index, entry name).
+    let mut threads: BTreeMap<String, Vec<(u64, usize, String)>> = BTreeMap::new();
+    for (index, entry) in zip.entries().iter().enumerate() {
+        let file_name = entry.file_name();
+        if entry.is_dir || !is_message_file(file_name) {
+            continue;
+        }
+        let file = (message_file_number(file_name), index, entry.name.clone());
+        threads
+            .entry(zip_dir(&entry.name).to_owned())
+            .or_default()
+            .push(file);
+    }
+    if threads.is_empty() {
+        return Err(IngestError::NoChatExport {
+            path: path.to_owned(),
+            expected: FORMAT,
+        });
+    }
+    let mut media = ZipMediaLoader::new(&mut zip);
+    let mut exports = Vec::with_capacity(threads.len());
+    for (dir, entries) in threads {
+        let mut files = Vec::with_capacity(entries.len());
+        for (number, index, name) in entries {
+            let bytes = media.zip().read_index(index)?;
+            let export = parse_meta(&bytes, channel).map_err(format_error(&path.join(&name)))?;
+            files.push((
+                number,
+                name.rsplit('/').next().unwrap_or(&name).to_owned(),
+                export,
+            ));
+        }
+        let mut export = merge_thread(files, channel);
+        let prefixes = zip_prefixes(&dir);
+        let mut messages = std::mem::take(&mut export.messages);
+        for m in &mut messages {
+            for a in m.attachments.iter_mut().filter(|a| a.kind != "share") {
+                if let Some(uri) = a.filename.as_deref() {
+                    a.data = media.load(&prefixes, uri, m.line, &mut export);
+                }
+            }
+        }
+        export.messages = messages;
         exports.push(export);
     }
     Ok(exports)
@@ -518,6 +603,48 @@ mod tests {
         assert!(!is_message_file("message_1.json.bak"));
         assert!(!is_message_file("messages.json"));
         assert_eq!(message_file_number("message_12.json"), 12);
+    }
+
+    fn file(json: &str) -> ChatExport {
+        parse_meta(json.as_bytes(), Channel::Messenger).expect("parses")
+    }
+
+    /// Merging overlapping files drops the repeated message with its reactions, but two
+    /// different same-millisecond messages that each got the same reaction keep both.
+    #[test]
+    fn merge_dedups_messages_with_their_reactions() {
+        let newest = file(
+            r#"{"messages": [
+            {"sender_name": "Bob", "timestamp_ms": 5, "content": "b", "reactions": [{"reaction": "x", "actor": "Ann"}]},
+            {"sender_name": "Bob", "timestamp_ms": 5, "content": "a", "reactions": [{"reaction": "x", "actor": "Ann"}]}]}"#,
+        );
+        let older = file(
+            r#"{"messages": [
+            {"sender_name": "Bob", "timestamp_ms": 5, "content": "a", "reactions": [{"reaction": "x", "actor": "Ann"}]},
+            {"sender_name": "Bob", "timestamp_ms": 1, "content": "first"}]}"#,
+        );
+        let merged = merge_thread(
+            vec![
+                (1, "message_1.json".into(), newest),
+                (2, "message_2.json".into(), older),
+            ],
+            Channel::Messenger,
+        );
+        let got: Vec<(&str, ChatKind)> = merged
+            .messages
+            .iter()
+            .map(|m| (m.text.as_str(), m.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("first", ChatKind::Message),
+                ("a", ChatKind::Message),
+                ("x", ChatKind::Reaction),
+                ("b", ChatKind::Message),
+                ("x", ChatKind::Reaction),
+            ]
+        );
     }
 
     #[test]

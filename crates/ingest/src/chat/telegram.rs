@@ -19,7 +19,10 @@
 //! object at all is the wrong shape: a [`FormatError`].
 
 use super::FormatError;
-use super::json_common::{MediaLoader, id_field, int_field, json_text, serde_error, str_field};
+use super::archive::SafeZip;
+use super::json_common::{
+    MediaLoader, ZipMediaLoader, id_field, int_field, json_text, serde_error, str_field, zip_dir,
+};
 use crate::IngestError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -387,13 +390,21 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
     }
 }
 
-/// Reads a Telegram Desktop export from disk: a `result.json` file, or the export folder
-/// holding it (or a folder one or two levels above it). Media paths in the export
+/// Reads a Telegram Desktop export from disk: a `result.json` file, the export folder
+/// holding it (or a folder one or two levels above it), or a `.zip` of that folder (read
+/// through [`super::archive::SafeZip`], nothing extracted). Media paths in the export
 /// (`photos/photo_1@05-12-2018_11-39-10.jpg`, `chats/chat_001/files/…`) are relative to
 /// the folder of `result.json`; files found there are attached, within the size caps of
 /// [`super::json_common`].
 pub fn read_path(path: &Path) -> Result<Vec<ChatExport>, IngestError> {
     let meta = std::fs::metadata(path).map_err(io_error(path))?;
+    if meta.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
+        return read_zip(path);
+    }
     let file = if meta.is_dir() {
         find_result_json(path)
             .map_err(io_error(path))?
@@ -409,24 +420,68 @@ pub fn read_path(path: &Path) -> Result<Vec<ChatExport>, IngestError> {
         path: file.clone(),
         source,
     })?;
+    drop(bytes);
     let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = MediaLoader::new(&root);
     let bases = [root.clone()];
-    for export in &mut exports {
+    attach_media(&mut exports, |name, line, export| {
+        loader.load(&bases, name, line, export)
+    });
+    Ok(exports)
+}
+
+/// The shallowest `result.json` in the zip (then by name) is the export; its folder is
+/// the media root.
+fn read_zip(path: &Path) -> Result<Vec<ChatExport>, IngestError> {
+    let mut zip = SafeZip::open(path)?;
+    let found = zip
+        .entries()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.is_dir && e.file_name() == "result.json")
+        .min_by_key(|(_, e)| (e.name.matches('/').count(), e.name.clone()))
+        .map(|(i, e)| (i, e.name.clone()));
+    let Some((index, name)) = found else {
+        return Err(IngestError::NoChatExport {
+            path: path.to_owned(),
+            expected: FORMAT,
+        });
+    };
+    let bytes = zip.read_index(index)?;
+    let mut exports = parse_telegram(&bytes).map_err(|source| IngestError::Format {
+        path: path.join(&name),
+        source,
+    })?;
+    drop(bytes);
+    let prefixes = [zip_dir(&name).to_owned()];
+    let mut loader = ZipMediaLoader::new(&mut zip);
+    attach_media(&mut exports, |uri, line, export| {
+        loader.load(&prefixes, uri, line, export)
+    });
+    Ok(exports)
+}
+
+/// Fills in the bytes of every file attachment `load` finds (locations and contacts
+/// name no file).
+fn attach_media(
+    exports: &mut [ChatExport],
+    mut load: impl FnMut(&str, usize, &mut ChatExport) -> Option<Vec<u8>>,
+) {
+    for export in exports {
         let mut messages = std::mem::take(&mut export.messages);
         for m in &mut messages {
-            for a in &mut m.attachments {
-                if matches!(a.kind.as_str(), "location" | "contact") {
-                    continue;
-                }
+            for a in m
+                .attachments
+                .iter_mut()
+                .filter(|a| !matches!(a.kind.as_str(), "location" | "contact"))
+            {
                 if let Some(name) = a.filename.as_deref() {
-                    a.data = loader.load(&bases, name, m.line, export);
+                    a.data = load(name, m.line, export);
                 }
             }
         }
         export.messages = messages;
     }
-    Ok(exports)
 }
 
 /// `result.json` in `dir` or up to two folders below it (Telegram exports into
