@@ -50,7 +50,10 @@
 //! markers on the first line (`<Media omitted>`, `IMG-….jpg (file attached)`,
 //! `<attached: 00000042-PHOTO-….jpg>`, `NAME <attached>`, `image omitted`, and the
 //! German, Spanish, French, Portuguese, Italian and Dutch variants of the first two)
-//! become [`ChatAttachment`]s and leave the text.
+//! become [`ChatAttachment`]s and leave the text. iOS's trailing `<This message was
+//! edited>` and the U+200E it puts before bodies are dropped; trailing blank lines too
+//! (blank lines inside a message are kept). Authors are trimmed of bidi marks (iOS wraps
+//! phone numbers in U+202A…U+202C).
 //!
 //! **Problems, not failures.** Invalid UTF-8 is replaced (one problem), NUL bytes are
 //! dropped (one problem), lines before the first header and headers with impossible
@@ -58,8 +61,10 @@
 //! [`FormatError`]; an empty file is an export with no messages and the problem "the
 //! chat is empty".
 //!
-//! Speed: two passes over the bytes (the first only gathers date-order evidence), lines
-//! found with `memchr`, one allocation per message for its text and one for its author.
+//! Speed: two passes over the bytes (the first only gathers date-order evidence and
+//! counts headers), lines found with `memchr`, one allocation per message for its text
+//! and one for its author. [`parse_whatsapp_each`] streams messages to a callback for
+//! importers that should not hold a large export's messages all at once.
 
 use super::FormatError;
 use super::archive::SafeZip;
