@@ -51,34 +51,8 @@ pub struct ChatStored {
     pub problems: Vec<ImportProblem>,
 }
 
-/// A line's source key: a sortable time prefix (keeps the unique index appending, not
-/// scattering) and a 128-bit hash of the line.
-struct LineKey {
-    time: String,
-    hash: [u8; 16],
-}
-
-impl LineKey {
-    fn text(&self) -> String {
-        format!("chat/{}/{}", self.time, hex(&self.hash))
-    }
-
-    /// The hash part of a stored key, to recognise lines already stored.
-    fn parse_hash(key: &str) -> Option<[u8; 16]> {
-        let hash = key.strip_prefix("chat/")?.rsplit('/').next()?;
-        let mut out = [0u8; 16];
-        if hash.len() != 32 {
-            return None;
-        }
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hash.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(out)
-    }
-}
-
 /// How many evenly spread lines are looked up to find the conversation an overlapping
-/// export continues (a miss is still caught while inserting; see `store_one`).
+/// export continues.
 const OVERLAP_PROBES: usize = 64;
 
 /// Progress is reported every this many lines.
@@ -237,78 +211,88 @@ fn resolve_person(
 /// Where the line's time stands in its key: civil time as written (so a change of the
 /// machine's time zone does not make old lines look new) or Unix milliseconds.
 fn key_time(at: ChatTime) -> String {
+    // Written by hand: format! was a tenth of a million-line import.
+    fn digits(out: &mut String, value: i64, width: usize) {
+        let mut buf = [b'0'; 20];
+        let mut v = value.unsigned_abs();
+        let mut i = buf.len();
+        while v > 0 {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        let start = (buf.len() - width).min(i);
+        if value < 0 {
+            out.push('-');
+        }
+        out.extend(buf[start..].iter().map(|&b| char::from(b)));
+    }
+    let mut out = String::with_capacity(20);
     match at {
         ChatTime::Local(c) => {
-            format!(
-                "l{:04}{:02}{:02}{:02}{:02}{:02}",
-                c.year, c.month, c.day, c.hour, c.minute, c.second
-            )
-        }
-        ChatTime::Utc(ms) => format!("u{ms:015}"),
-    }
-}
-
-/// The source keys of an export's lines, in order.
-fn line_keys(export: &ChatExport) -> Vec<LineKey> {
-    let thread = export.thread_id.as_deref().unwrap_or("");
-    fn author_of(m: &ChatMessage) -> &str {
-        m.author
-            .as_ref()
-            .map_or("", |a| a.id.as_deref().unwrap_or(&a.name))
-    }
-    // Occurrences of one (time, author, text) in this file, by a 64-bit digest of it: a
-    // line repeated verbatim in the same second is still two lines.
-    let mut seen: HashMap<u64, u32> = HashMap::with_capacity(export.messages.len());
-    export
-        .messages
-        .iter()
-        .map(|m| {
-            let mut h = std::hash::DefaultHasher::new();
-            (m.at, author_of(m), &m.text).hash(&mut h);
-            let count = seen.entry(h.finish()).or_insert(0);
-            let occurrence = *count;
-            *count += 1;
-            let mut sha = Sha256::new();
-            let time = key_time(m.at);
-            for part in [
-                export.channel.as_str(),
-                thread,
-                &time,
-                author_of(m),
-                &m.text,
-            ] {
-                sha.update((part.len() as u64).to_le_bytes());
-                sha.update(part.as_bytes());
+            out.push('l');
+            digits(&mut out, i64::from(c.year), 4);
+            for part in [c.month, c.day, c.hour, c.minute, c.second] {
+                digits(&mut out, i64::from(part), 2);
             }
-            sha.update(occurrence.to_le_bytes());
-            let digest = sha.finalize();
-            let mut hash = [0u8; 16];
-            hash.copy_from_slice(&digest[..16]);
-            LineKey { time, hash }
-        })
-        .collect()
-}
-
-/// The conversation already holding some of these lines, if any: the first line, the
-/// last, and evenly spread ones in between.
-fn find_overlap(tx: &Transaction<'_>, channel: Channel, keys: &[LineKey]) -> Result<Option<i64>> {
-    if keys.is_empty() {
-        return Ok(None);
-    }
-    let step = (keys.len() / OVERLAP_PROBES).max(1);
-    let mut stmt = tx.prepare_cached(
-        "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.source_key = ?1 AND c.channel = ?2",
-    )?;
-    for i in (0..keys.len()).step_by(step).chain([keys.len() - 1]) {
-        let hit: Option<i64> = stmt
-            .query_row(params![keys[i].text(), channel.as_str()], |r| r.get(0))
-            .optional()?;
-        if hit.is_some() {
-            return Ok(hit);
+        }
+        ChatTime::Utc(ms) => {
+            out.push('u');
+            digits(&mut out, ms, 15);
         }
     }
-    Ok(None)
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Source keys of an export's lines, made in order: a sortable time prefix (keeps the
+/// unique index appending rather than scattering) and a 128-bit hash of the line.
+struct LineKeys<'e> {
+    channel: &'e str,
+    thread: &'e str,
+    /// Occurrences of one (time, author, text) so far, by a 64-bit digest of it: a line
+    /// repeated verbatim in the same minute is still two lines.
+    seen: HashMap<u64, u32>,
+}
+
+impl<'e> LineKeys<'e> {
+    fn new(export: &'e ChatExport) -> LineKeys<'e> {
+        LineKeys {
+            channel: export.channel.as_str(),
+            thread: export.thread_id.as_deref().unwrap_or(""),
+            seen: HashMap::with_capacity(export.messages.len()),
+        }
+    }
+
+    fn next(&mut self, m: &ChatMessage) -> String {
+        let author = m
+            .author
+            .as_ref()
+            .map_or("", |a| a.id.as_deref().unwrap_or(&a.name));
+        let mut h = std::hash::DefaultHasher::new();
+        (m.at, author, &m.text).hash(&mut h);
+        let count = self.seen.entry(h.finish()).or_insert(0);
+        let occurrence = *count;
+        *count += 1;
+        let time = key_time(m.at);
+        let mut sha = Sha256::new();
+        for part in [self.channel, self.thread, &time, author, &m.text] {
+            sha.update((part.len() as u64).to_le_bytes());
+            sha.update(part.as_bytes());
+        }
+        sha.update(occurrence.to_le_bytes());
+        let digest = sha.finalize();
+        let mut key = String::with_capacity(5 + time.len() + 1 + 32);
+        key.push_str("chat/");
+        key.push_str(&time);
+        key.push('/');
+        for b in &digest[..16] {
+            key.push(char::from(HEX[usize::from(b >> 4)]));
+            key.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        key
+    }
 }
 
 /// Readable text for a call or reaction line (the timeline shows it as an event).
@@ -436,20 +420,22 @@ fn store_one(
     }
     let identities: Vec<i64> = order.iter().filter_map(|p| p.identity).collect();
 
-    let keys = line_keys(export);
     let external_key = export
         .thread_id
         .clone()
         .or_else(|| export.title.clone())
         .filter(|k| !k.trim().is_empty());
+    // Keys are made once, in file order (the occurrence count depends on the order).
+    let mut maker = LineKeys::new(export);
+    let keys: Vec<String> = export.messages.iter().map(|m| maker.next(m)).collect();
+    drop(maker);
     let mut conversation = find_overlap(tx, channel, &keys)?;
-    let mut created = false;
     if conversation.is_none()
         && let Some(key) = &external_key
     {
         // Same thread id or title: the same chat only if someone in it is the same (two
         // exports both named "_chat" are not one chat).
-        let found: Option<i64> = tx
+        conversation = tx
             .prepare_cached(
                 "SELECT id FROM conversations WHERE channel = ?1 AND external_key = ?2
                     AND EXISTS (SELECT 1 FROM conversation_participants p
@@ -465,8 +451,8 @@ fn store_one(
                 |r| r.get(0),
             )
             .optional()?;
-        conversation = found;
     }
+    let created = conversation.is_none();
     let conversation = match conversation {
         Some(id) => id,
         None => {
@@ -493,7 +479,6 @@ fn store_one(
                 if key_free { external_key.as_deref() } else { None },
                 first_at
             ])?;
-            created = true;
             tx.last_insert_rowid()
         }
     };
@@ -503,30 +488,26 @@ fn store_one(
     }
 
     // Lines this conversation already has, so a re-import skips them without a query each.
-    let mut known: HashSet<[u8; 16]> = HashSet::new();
-    if !created {
-        let mut stmt = tx.prepare("SELECT source_key FROM messages WHERE conversation_id = ?1")?;
-        let mut rows = stmt.query([conversation])?;
-        while let Some(r) = rows.next()? {
-            if let Some(hash) = r.get_ref(0)?.as_str().ok().and_then(LineKey::parse_hash) {
-                known.insert(hash);
-            }
-        }
-    }
+    let mut known: HashSet<&str> = HashSet::new();
+    let existing: Vec<String> = match created {
+        true => Vec::new(),
+        false => tx
+            .prepare("SELECT source_key FROM messages WHERE conversation_id = ?1 AND source_key LIKE 'chat/%'")?
+            .query_map([conversation], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    known.extend(existing.iter().map(String::as_str));
 
-    let mut insert = tx.prepare(
-        "INSERT INTO messages(conversation_id, direction, channel, author, sent_at, body_text, source_key, identity_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT(source_key) DO NOTHING",
-    )?;
-    let mut newest_inbound: Option<Millis> = None;
-    // A line stored in another conversation: the overlap the probes missed.
-    let mut elsewhere: Option<String> = None;
+    let before: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+        r.get(0)
+    })?;
+    let bulk = BulkIndex::begin(tx)?;
+    let mut batch = LineBatch::new(tx, conversation, channel, now)?;
     for (i, (m, key)) in export.messages.iter().zip(&keys).enumerate() {
         if i % PROGRESS_EVERY == 0 && i > 0 {
             progress(done_before + i);
         }
-        if known.contains(&key.hash) {
+        if known.contains(key.as_str()) {
             out.duplicates += 1;
             continue;
         }
@@ -544,42 +525,32 @@ fn store_one(
             _ => "system",
         };
         let body = match m.kind {
-            ChatKind::Call | ChatKind::Reaction => event_text(m),
-            _ => m.text.clone(),
+            ChatKind::Call | ChatKind::Reaction => std::borrow::Cow::Owned(event_text(m)),
+            _ => std::borrow::Cow::Borrowed(m.text.as_str()),
         };
-        let sent_at = to_millis(m.at, options);
-        let source_key = key.text();
-        let inserted = insert.execute(params![
-            conversation,
+        let line = Line {
             direction,
-            channel.as_str(),
-            m.author.as_ref().map(|a| a.name.as_str()),
-            sent_at,
+            author: m.author.as_ref().map(|a| a.name.as_str()),
+            sent_at: to_millis(m.at, options),
             body,
-            source_key,
-            person.copied().flatten().and_then(|p| p.identity),
-            now
-        ])?;
-        if inserted == 0 {
-            out.duplicates += 1;
-            elsewhere.get_or_insert(source_key);
-            continue;
-        }
-        out.imported += 1;
-        if direction == "in" {
-            newest_inbound = newest_inbound.max(Some(sent_at));
-        }
-        if !m.attachments.is_empty() {
-            let message = tx.last_insert_rowid();
+            key,
+            identity: person.copied().flatten().and_then(|p| p.identity),
+        };
+        if m.attachments.is_empty() {
+            batch.push(line)?;
+        } else if let Some(message) = batch.insert_one(line)? {
             for a in &m.attachments {
                 store_attachment(tx, message, a, attachments_dir)?;
             }
         }
     }
-    drop(insert);
+    let (imported, duplicates, elsewhere) = batch.finish()?;
+    out.imported = imported;
+    out.duplicates += duplicates;
+    bulk.finish(tx, before, conversation)?;
 
     let mut conversation = conversation;
-    if let Some(key) = elsewhere {
+    if let Some(key) = elsewhere.as_deref() {
         let other: Option<i64> = tx
             .prepare_cached(
                 "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
@@ -596,6 +567,11 @@ fn store_one(
         }
     }
     // A customer's new line wakes a snoozed, pending or closed conversation (as mail does).
+    let newest_inbound: Option<Millis> = tx.query_row(
+        "SELECT max(sent_at) FROM messages WHERE id > ?1 AND conversation_id = ?2 AND direction = 'in'",
+        params![before, conversation],
+        |r| r.get(0),
+    )?;
     if let Some(at) = newest_inbound {
         tx.prepare_cached(
             "UPDATE conversations SET status = 'open', snoozed_until = NULL
@@ -607,11 +583,239 @@ fn store_one(
     Ok(out)
 }
 
-fn to_millis(at: ChatTime, options: &ChatStoreOptions<'_>) -> Millis {
-    match at {
-        ChatTime::Utc(ms) => ms,
-        ChatTime::Local(civil) => (options.to_utc)(civil),
+/// One chat line ready to insert.
+struct Line<'a> {
+    direction: &'static str,
+    author: Option<&'a str>,
+    sent_at: Millis,
+    body: std::borrow::Cow<'a, str>,
+    key: &'a str,
+    identity: Option<i64>,
+}
+
+/// Lines per multi-row INSERT: one statement per line costs more in statement setup and
+/// teardown than the insert itself.
+const BATCH: usize = 128;
+
+/// Inserts lines [`BATCH`] at a time, skipping source keys already stored, and counts
+/// what went in.
+struct LineBatch<'t, 'a> {
+    tx: &'t Transaction<'t>,
+    many: rusqlite::Statement<'t>,
+    one: rusqlite::Statement<'t>,
+    /// Looks a skipped key up in other conversations.
+    conversation: i64,
+    pending: Vec<Line<'a>>,
+    imported: usize,
+    duplicates: usize,
+    /// A line found stored in another conversation (an overlap the probes missed).
+    elsewhere: Option<String>,
+}
+
+impl<'t, 'a> LineBatch<'t, 'a> {
+    fn new(
+        tx: &'t Transaction<'t>,
+        conversation: i64,
+        channel: Channel,
+        now: Millis,
+    ) -> Result<LineBatch<'t, 'a>> {
+        // The constant columns are written into the SQL (integers and a vocabulary word).
+        let row = format!(
+            "({conversation}, ?, '{}', ?, ?, ?, ?, ?, {now})",
+            channel.as_str()
+        );
+        let sql = |rows: usize| {
+            format!(
+                "INSERT INTO messages(conversation_id, direction, channel, author, sent_at, body_text, source_key,
+                                      identity_id, created_at)
+                 VALUES {} ON CONFLICT(source_key) DO NOTHING",
+                vec![row.as_str(); rows].join(", ")
+            )
+        };
+        Ok(LineBatch {
+            tx,
+            many: tx.prepare(&sql(BATCH))?,
+            one: tx.prepare(&sql(1))?,
+            conversation,
+            pending: Vec::with_capacity(BATCH),
+            imported: 0,
+            duplicates: 0,
+            elsewhere: None,
+        })
     }
+
+    fn push(&mut self, line: Line<'a>) -> Result<()> {
+        self.pending.push(line);
+        if self.pending.len() == BATCH {
+            let lines = std::mem::take(&mut self.pending);
+            let mut n = 1;
+            for l in &lines {
+                self.many.raw_bind_parameter(n, l.direction)?;
+                self.many.raw_bind_parameter(n + 1, l.author)?;
+                self.many.raw_bind_parameter(n + 2, l.sent_at)?;
+                self.many.raw_bind_parameter(n + 3, l.body.as_ref())?;
+                self.many.raw_bind_parameter(n + 4, l.key)?;
+                self.many.raw_bind_parameter(n + 5, l.identity)?;
+                n += 6;
+            }
+            let inserted = self.many.raw_execute()?;
+            self.counted(&lines, inserted)?;
+            self.pending = lines;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Inserts one line now (after the pending ones); its row id when it is new.
+    fn insert_one(&mut self, line: Line<'a>) -> Result<Option<i64>> {
+        self.flush_pending()?;
+        let inserted = self.one.execute(params![
+            line.direction,
+            line.author,
+            line.sent_at,
+            line.body,
+            line.key,
+            line.identity
+        ])?;
+        self.counted(std::slice::from_ref(&line), inserted)?;
+        Ok((inserted == 1).then(|| self.tx.last_insert_rowid()))
+    }
+
+    fn flush_pending(&mut self) -> Result<()> {
+        for line in std::mem::take(&mut self.pending) {
+            let inserted = self.one.execute(params![
+                line.direction,
+                line.author,
+                line.sent_at,
+                line.body,
+                line.key,
+                line.identity
+            ])?;
+            self.counted(std::slice::from_ref(&line), inserted)?;
+        }
+        Ok(())
+    }
+
+    fn counted(&mut self, lines: &[Line<'a>], inserted: usize) -> Result<()> {
+        self.imported += inserted;
+        self.duplicates += lines.len() - inserted;
+        if inserted < lines.len() && self.elsewhere.is_none() {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT 1 FROM messages WHERE source_key = ?1 AND conversation_id != ?2",
+            )?;
+            for line in lines {
+                if stmt.exists(params![line.key, self.conversation])? {
+                    self.elsewhere = Some(line.key.to_owned());
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts what is left; returns (imported, duplicates, a key stored elsewhere).
+    fn finish(mut self) -> Result<(usize, usize, Option<String>)> {
+        self.flush_pending()?;
+        Ok((self.imported, self.duplicates, self.elsewhere))
+    }
+}
+
+/// The `messages_ai` trigger exactly as `migrations/0001_init.sql` creates it.
+const MESSAGES_AI: &str = "CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, subject, body_text, author)
+        VALUES (new.id, shopdesk_fold(new.subject), shopdesk_fold(new.body_text),
+                shopdesk_fold(new.author));
+    UPDATE conversations
+       SET last_activity_at = max(last_activity_at, new.sent_at),
+           last_inbound_at = CASE WHEN new.direction = 'in'
+                                  THEN max(coalesce(last_inbound_at, 0), new.sent_at)
+                                  ELSE last_inbound_at END
+     WHERE id = new.conversation_id;
+END";
+
+/// Bulk insertion without the per-row `messages_ai` trigger, inside the caller's
+/// transaction: the trigger is dropped, the lines inserted, then the trigger's work is
+/// done once for all new rows (one FTS5 INSERT…SELECT, one conversation update) and the
+/// trigger re-created from its own stored text. Row by row, the trigger makes every
+/// insert a statement that writes to FTS5 under a statement savepoint, and FTS5 flushes
+/// its pending terms at each savepoint: about ten times slower for a big chat. Other
+/// connections never see the trigger missing (it is all one transaction).
+///
+/// Only when the trigger is exactly the one this code mirrors ([`MESSAGES_AI`]); a
+/// later schema with another trigger keeps it and stays correct, only slower.
+struct BulkIndex {
+    trigger_sql: Option<String>,
+}
+
+impl BulkIndex {
+    fn begin(tx: &Transaction<'_>) -> Result<BulkIndex> {
+        let sql: Option<String> = tx
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_ai'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        match sql {
+            Some(sql) if squash(&sql) == squash(MESSAGES_AI) => {
+                tx.execute_batch("DROP TRIGGER messages_ai")?;
+                Ok(BulkIndex {
+                    trigger_sql: Some(sql),
+                })
+            }
+            _ => Ok(BulkIndex { trigger_sql: None }),
+        }
+    }
+
+    /// Does the trigger's work for the rows with id > `before` (all in `conversation`)
+    /// and puts the trigger back.
+    fn finish(self, tx: &Transaction<'_>, before: i64, conversation: i64) -> Result<()> {
+        let Some(sql) = self.trigger_sql else {
+            return Ok(());
+        };
+        tx.execute(
+            "INSERT INTO messages_fts(rowid, subject, body_text, author)
+             SELECT id, shopdesk_fold(subject), shopdesk_fold(body_text), shopdesk_fold(author)
+               FROM messages WHERE id > ?1",
+            [before],
+        )?;
+        tx.execute(
+            "UPDATE conversations
+                SET last_activity_at = max(last_activity_at,
+                        coalesce((SELECT max(sent_at) FROM messages WHERE id > ?1), last_activity_at)),
+                    last_inbound_at = coalesce(
+                        max(coalesce(last_inbound_at, 0),
+                            (SELECT max(sent_at) FROM messages WHERE id > ?1 AND direction = 'in')),
+                        last_inbound_at)
+              WHERE id = ?2",
+            params![before, conversation],
+        )?;
+        tx.execute_batch(&sql)?;
+        Ok(())
+    }
+}
+
+/// The conversation already holding some of these lines, if any: the first line, the
+/// last, and evenly spread ones in between. (A miss is still caught while inserting.)
+fn find_overlap(tx: &Transaction<'_>, channel: Channel, keys: &[String]) -> Result<Option<i64>> {
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let step = (keys.len() / OVERLAP_PROBES).max(1);
+    let mut stmt = tx.prepare_cached(
+        "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.source_key = ?1 AND c.channel = ?2",
+    )?;
+    for i in (0..keys.len()).step_by(step).chain([keys.len() - 1]) {
+        let hit: Option<i64> = stmt
+            .query_row(params![keys[i], channel.as_str()], |r| r.get(0))
+            .optional()?;
+        if hit.is_some() {
+            return Ok(hit);
+        }
+    }
+    Ok(None)
 }
 
 /// Folds `new` (created by this import) into `into`, the conversation that already held
@@ -636,6 +840,13 @@ fn absorb_new_conversation(tx: &Transaction<'_>, into: i64, new: i64) -> Result<
         [into],
     )?;
     Ok(())
+}
+
+fn to_millis(at: ChatTime, options: &ChatStoreOptions<'_>) -> Millis {
+    match at {
+        ChatTime::Utc(ms) => ms,
+        ChatTime::Local(civil) => (options.to_utc)(civil),
+    }
 }
 
 /// One attachment row; its file (when the export carried it) content-addressed like
@@ -1122,5 +1333,153 @@ mod tests {
             ),
             1
         );
+    }
+
+    /// Key times are fixed-width digits, as format! would write them.
+    #[test]
+    fn key_time_digits() {
+        let c = CivilTime {
+            year: 2024,
+            month: 3,
+            day: 1,
+            hour: 0,
+            minute: 5,
+            second: 59,
+        };
+        assert_eq!(key_time(ChatTime::Local(c)), "l20240301000559");
+        assert_eq!(
+            key_time(ChatTime::Utc(1_700_000_000_000)),
+            "u001700000000000"
+        );
+        assert_eq!(key_time(ChatTime::Utc(0)), "u000000000000000");
+        assert_eq!(key_time(ChatTime::Utc(-5)), "u-000000000000005");
+    }
+
+    /// The bulk path mirrors the schema's trigger exactly (a schema that changes
+    /// `messages_ai` must update [`MESSAGES_AI`]); after an import the trigger is back,
+    /// the chat's words are searchable, and the conversation's activity times are set.
+    #[test]
+    fn bulk_path_indexes_like_the_trigger() {
+        let mut store = Store::open_in_memory().expect("store");
+        let tx = store.conn.transaction().expect("tx");
+        assert!(
+            BulkIndex::begin(&tx).expect("begin").trigger_sql.is_some(),
+            "messages_ai differs from MESSAGES_AI"
+        );
+        drop(tx);
+        let export = chat(
+            "Anna",
+            vec![
+                line(0, "Anna", "zamówienie 1001"),
+                line(7, "Shop", "wysłane"),
+            ],
+        );
+        store_with(&mut store, &export, &["Shop"]);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_ai'"
+            ),
+            1
+        );
+        assert_eq!(store.search("zamowienie", 10).expect("search").len(), 1);
+        assert_eq!(store.search("wyslane", 10).expect("search").len(), 1);
+        let minute = |m: u8| {
+            as_utc(CivilTime {
+                year: 2024,
+                month: 3,
+                day: 1,
+                hour: 10,
+                minute: m,
+                second: 0,
+            })
+        };
+        let (activity, inbound): (i64, i64) = store
+            .conn
+            .query_row(
+                "SELECT last_activity_at, last_inbound_at FROM conversations",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("times");
+        assert_eq!((activity, inbound), (minute(7), minute(0)));
+    }
+}
+
+#[cfg(test)]
+mod bulk {
+    use super::*;
+
+    /// Speed check (run by hand: `cargo test -p shopdesk-store --release --lib -- --ignored
+    /// --nocapture bulk`): a 1,000,000-line chat (`BULK_LINES=N` for another size) into a
+    /// database file, then again (all duplicates). Asserts the counts; prints the times.
+    #[test]
+    #[ignore]
+    fn million_lines() {
+        let words = [
+            "שלום",
+            "zamówienie",
+            "order",
+            "😀",
+            "תודה",
+            "paczka",
+            "when",
+            "arrives",
+            "dziękuję",
+            "size",
+        ];
+        let n: usize = std::env::var("BULK_LINES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let messages: Vec<ChatMessage> = (0..n)
+            .map(|i| {
+                let s = i as u32;
+                let text: Vec<&str> = (0..(4 + i % 9))
+                    .map(|w| words[(i * 7 + w * 3) % words.len()])
+                    .collect();
+                ChatMessage {
+                    at: ChatTime::Local(CivilTime {
+                        year: 2020 + (s / 31_536_000) as i16,
+                        month: 1 + ((s / 2_592_000) % 12) as u8,
+                        day: 1 + ((s / 86_400) % 28) as u8,
+                        hour: ((s / 3600) % 24) as u8,
+                        minute: ((s / 60) % 60) as u8,
+                        second: 0,
+                    }),
+                    author: Some(ChatAuthor {
+                        name: ["Anna", "Shop", "+972 50-123-4567"][i % 3].to_owned(),
+                        id: None,
+                    }),
+                    kind: ChatKind::Message,
+                    text: text.join(" "),
+                    attachments: Vec::new(),
+                    line: i + 1,
+                }
+            })
+            .collect();
+        let export = ChatExport {
+            messages,
+            ..ChatExport::new(Channel::Whatsapp)
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("s.db")).expect("store");
+        let own = vec!["Shop".to_owned()];
+        let to_utc =
+            |c: CivilTime| i64::from(c.year) * 1000 + i64::from(c.month) * 100 + i64::from(c.day);
+        let options = ChatStoreOptions {
+            own_names: &own,
+            phone_region: None,
+            to_utc: &to_utc,
+            source: "big.txt",
+        };
+        let started = std::time::Instant::now();
+        let stored = store.store_chat(&export, &options, 0).expect("store");
+        eprintln!("{n} lines stored in {:?}", started.elapsed());
+        assert_eq!(stored.imported + stored.duplicates, n);
+        let started = std::time::Instant::now();
+        let again = store.store_chat(&export, &options, 0).expect("again");
+        eprintln!("re-import (all duplicates) in {:?}", started.elapsed());
+        assert_eq!(again.imported, 0);
     }
 }
