@@ -564,14 +564,22 @@ pub fn parse_orders(
         at: 0,
         line: 1,
     };
+    // Rows with bytes that are not UTF-8 (an export saved in a legacy code page): the
+    // first one's line and how many, said once rather than once per row.
+    let (mut not_utf8, mut first_not_utf8) = (0usize, 0usize);
     for record in records {
         match record {
             Ok(r) => {
                 let line = r.position().map_or(0, |p| lines.line_at(p.byte()));
-                rows.push(Row {
-                    line,
-                    fields: r.iter().map(|f| decode(f, line, &mut problems)).collect(),
-                });
+                let mut clean = true;
+                let fields = r.iter().map(|f| decode(f, &mut clean)).collect();
+                if !clean {
+                    not_utf8 += 1;
+                    if first_not_utf8 == 0 {
+                        first_not_utf8 = line;
+                    }
+                }
+                rows.push(Row { line, fields });
             }
             // With `flexible` the reader only fails on I/O, which a byte slice never does;
             // keep going rather than lose the file.
@@ -580,6 +588,15 @@ pub fn parse_orders(
                 message: e.to_string(),
             }),
         }
+    }
+    if not_utf8 > 0 {
+        problems.push(OrderProblem {
+            line: first_not_utf8,
+            message: format!(
+                "not UTF-8 text ({not_utf8} rows from here on): unreadable bytes were replaced \
+                 (save the export as UTF-8)"
+            ),
+        });
     }
     let date_order = mapping
         .and_then(|m| m.date_order)
@@ -680,21 +697,11 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
     }
 }
 
-fn decode(field: &[u8], line: usize, problems: &mut Vec<OrderProblem>) -> String {
+fn decode(field: &[u8], clean: &mut bool) -> String {
     match std::str::from_utf8(field) {
         Ok(s) => s.to_owned(),
         Err(_) => {
-            if !problems
-                .iter()
-                .any(|p| p.line == line && p.message.starts_with("not UTF-8"))
-            {
-                problems.push(OrderProblem {
-                    line,
-                    message:
-                        "not UTF-8 text: unreadable bytes were replaced (save the export as UTF-8)"
-                            .into(),
-                });
-            }
+            *clean = false;
             String::from_utf8_lossy(field).into_owned()
         }
     }
@@ -1444,6 +1451,24 @@ mod tests {
         assert_eq!(
             file.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
             [3]
+        );
+    }
+
+    /// A legacy-code-page export is read with replacement characters and one problem at
+    /// its first bad row, not one per row.
+    #[test]
+    fn non_utf8_is_one_problem() {
+        let mut csv = b"Order ID,Order Date,Item Name\n".to_vec();
+        csv.extend_from_slice(b"1,2024-05-01,Caf\xe9\n2,2024-05-01,Tea\n3,2024-05-01,Cr\xe8me\n");
+        let file = parse_orders(&csv, OrderFormat::Auto, None, &utc()).expect("parse");
+        assert_eq!(file.orders.len(), 3);
+        assert_eq!(file.orders[0].lines[0].title, "Caf\u{FFFD}");
+        assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+        assert_eq!(file.problems[0].line, 2);
+        assert!(
+            file.problems[0].message.contains("2 rows"),
+            "{:?}",
+            file.problems
         );
     }
 
