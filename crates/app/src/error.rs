@@ -21,6 +21,9 @@ pub enum ErrorCode {
     Tls,
     /// The mail server refused a command.
     MailServer,
+    /// A merge, split or undo that the current state does not allow (the message says
+    /// why, e.g. which later change to undo first).
+    Refused,
     Database,
     Io,
     Internal,
@@ -57,6 +60,10 @@ impl From<StoreError> for AppError {
             StoreError::ReadOnly { .. } => ErrorCode::ReadOnly,
             StoreError::NotFound { .. } | StoreError::NotFoundByName { .. } => ErrorCode::NotFound,
             StoreError::AlreadyExists { .. } => ErrorCode::InvalidInput,
+            StoreError::MergeRefused(_)
+            | StoreError::SplitRefused(_)
+            | StoreError::UndoRefused { .. } => ErrorCode::Refused,
+            StoreError::BadSetting { .. } => ErrorCode::InvalidInput,
             StoreError::Io(_) => ErrorCode::Io,
             StoreError::Open { .. } | StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Database,
         };

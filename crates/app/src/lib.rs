@@ -3,8 +3,10 @@
 //! `{code, message}`). Time and the local time zone come from a [`Host`], so tests can fix them.
 
 mod accounts;
+mod customers;
 mod error;
 mod host;
+mod import_chat;
 mod import_mail;
 mod import_orders;
 mod secrets;
@@ -13,7 +15,10 @@ mod sync;
 pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
 pub use accounts::AccountListing;
+pub use import_chat::{ChatImportOptions, ChatImportReport, ChatSource};
 pub use import_mail::Progress;
+pub use shopdesk_ingest::chat::whatsapp::DateOrder;
+pub use shopdesk_store::{CustomerChange, CustomerDetail, SplitOutcome, Suggestion};
 pub use import_orders::OrdersImportReport;
 pub use shopdesk_ingest::orders::{OrderFormat, minor_digits};
 pub use shopdesk_store::{OrderLineRow, OrderRow};

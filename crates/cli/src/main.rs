@@ -3,7 +3,10 @@
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use shopdesk_app::{Account, App, ConversationFilter, Host, OrderFormat, OsKeyring, SyncEvent, SyncOptions, SystemHost};
+use shopdesk_app::{
+    Account, App, ChatImportOptions, ChatSource, ConversationFilter, DateOrder, Host, OrderFormat, OsKeyring, SyncEvent,
+    SyncOptions, SystemHost,
+};
 use shopdesk_core::demo::DemoOptions;
 use shopdesk_core::{Channel, ConversationId, CustomerId, Status, TlsMode};
 use std::io::{IsTerminal, Write};
@@ -84,6 +87,12 @@ enum Command {
     /// Import exports and mailboxes
     #[command(subcommand)]
     Import(ImportCommand),
+    /// One customer: show, merge, split an identity off, undo, merge suggestions
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Read or change a setting (chat_names, default_phone_region, own_addresses)
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Fetch mail over IMAP: one pass with --once, else keep syncing (IDLE push, reconnects) until stopped
     Sync {
         /// Only this account [default: every account]
@@ -177,6 +186,96 @@ enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A WhatsApp chat export: the .txt, or the .zip with media; re-importing adds only new lines
+    Whatsapp {
+        path: PathBuf,
+        /// A name of the shop in the chat (its lines are outgoing); repeatable, remembered
+        #[arg(long = "me", value_name = "NAME")]
+        me: Vec<String>,
+        /// How to read numeric dates (inferred from the whole file when omitted)
+        #[arg(long, value_name = "dmy|mdy|ymd", value_parser = parse_date_order)]
+        date_order: Option<DateOrder>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A Facebook Messenger export: a message_N.json, its folder, or the export zip
+    Messenger {
+        path: PathBuf,
+        /// A name of the shop in the chat; repeatable, remembered
+        #[arg(long = "me", value_name = "NAME")]
+        me: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An Instagram messages export: a message_N.json, its folder, or the export zip
+    Instagram {
+        path: PathBuf,
+        /// A name of the shop in the chat; repeatable, remembered
+        #[arg(long = "me", value_name = "NAME")]
+        me: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A Telegram Desktop export: result.json (one chat or the whole account), its folder or zip
+    Telegram {
+        path: PathBuf,
+        /// A name of the shop in the chat; repeatable, remembered
+        #[arg(long = "me", value_name = "NAME")]
+        me: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomerCommand {
+    /// A customer with its identities, conversations, counts and merge history
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge customer B into customer A (undoable; nothing is lost)
+    Merge {
+        a: i64,
+        b: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move one identity and what came through it to a new customer (undoable)
+    Split {
+        id: i64,
+        /// The identity's id, or kind:value (email:a@x.test, phone:+972501234567, whatsapp:anna)
+        #[arg(long, value_name = "IDENT")]
+        identity: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo a merge or split by the change id they printed
+    Undo {
+        change: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Customers that may be one person (same name), for you to merge or dismiss
+    Suggestions {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn down the suggestion that A and B are one person
+    Dismiss { a: i64, b: i64 },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Print a setting's value as JSON (null when unset)
+    Get { key: String },
+    /// Set a setting: JSON (["My Shop","Dana"]) or a bare word (IL)
+    Set { key: String, value: String },
+}
+
+fn parse_date_order(s: &str) -> Result<DateOrder, String> {
+    s.parse::<DateOrder>().map_err(|e| e.to_string())
 }
 
 fn parse_order_format(s: &str) -> Result<OrderFormat, String> {
@@ -379,6 +478,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import(ImportCommand::Whatsapp { path, me, date_order, json }) => {
+            import_chat(open()?, ChatSource::Whatsapp, &path, ChatImportOptions { me, date_order }, json)
+        }
+        Command::Import(ImportCommand::Messenger { path, me, json }) => {
+            import_chat(open()?, ChatSource::Messenger, &path, ChatImportOptions { me, date_order: None }, json)
+        }
+        Command::Import(ImportCommand::Instagram { path, me, json }) => {
+            import_chat(open()?, ChatSource::Instagram, &path, ChatImportOptions { me, date_order: None }, json)
+        }
+        Command::Import(ImportCommand::Telegram { path, me, json }) => {
+            import_chat(open()?, ChatSource::Telegram, &path, ChatImportOptions { me, date_order: None }, json)
+        }
+        Command::Customer(command) => customer(open()?, command),
+        Command::Settings(SettingsCommand::Get { key }) => print_json(&open()?.setting(&key)?),
+        Command::Settings(SettingsCommand::Set { key, value }) => {
+            let value = open()?.set_setting(&key, &value)?;
+            println!("{key} = {value}");
+            Ok(())
+        }
         Command::Orders { customer, json } => {
             let rows = open()?.orders(customer.map(CustomerId))?;
             if json {
@@ -484,6 +602,95 @@ fn sync_account(db: &std::path::Path, account: &Account, options: &SyncOptions, 
         }
     };
     app.sync(account, &settings, options, stop, &mut on_event).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// `import whatsapp|messenger|instagram|telegram`: progress on a terminal, then the report.
+fn import_chat(mut app: App, kind: ChatSource, path: &std::path::Path, options: ChatImportOptions, json: bool) -> anyhow::Result<()> {
+    let show_progress = std::io::stderr().is_terminal();
+    let report = app.import_chat(kind, path, &options, |p| {
+        if show_progress {
+            eprint!("\r{}/{} lines", p.done, p.total);
+        }
+    })?;
+    if show_progress {
+        eprintln!();
+    }
+    if json {
+        return print_json(&report);
+    }
+    println!("imported {}, skipped {} duplicates, {} problems", report.imported, report.duplicates, report.problems.len());
+    for p in &report.problems {
+        println!("{}: {}", p.location, p.message);
+    }
+    Ok(())
+}
+
+fn customer(mut app: App, command: CustomerCommand) -> anyhow::Result<()> {
+    match command {
+        CustomerCommand::Show { id, json } => {
+            let c = app.customer(CustomerId(id))?;
+            if json {
+                return print_json(&c);
+            }
+            match c.merged_into {
+                Some(into) => println!("{} {} (merged into {into})", c.id, c.name),
+                None => println!("{} {}", c.id, c.name),
+            }
+            for i in &c.identities {
+                println!("  identity {:>5}  {}:{}  {}", i.id, i.kind, i.value, i.display.as_deref().unwrap_or(""));
+            }
+            let conversations: Vec<String> = c.conversation_ids.iter().map(ToString::to_string).collect();
+            println!("  conversations {}", conversations.join(", "));
+            println!("  orders {}, notes {}, follow-ups {}", c.order_count, c.note_count, c.followup_count);
+            for ch in &c.changes {
+                let undone = if ch.undone_at.is_some() { " (undone)" } else { "" };
+                println!("  change {:>4}  {} {} / {}  {}{undone}", ch.id, ch.kind, ch.kept, ch.other, local_time(ch.at));
+            }
+            Ok(())
+        }
+        CustomerCommand::Merge { a, b, json } => {
+            let change = app.merge_customers(CustomerId(a), CustomerId(b))?;
+            if json {
+                return print_json(&serde_json::json!({ "change": change, "customer": a }));
+            }
+            println!("merged customer {b} into {a} (change {change}; `shopdesk customer undo {change}` undoes it)");
+            Ok(())
+        }
+        CustomerCommand::Split { id, identity, json } => {
+            let split = app.split_customer(CustomerId(id), &identity)?;
+            if json {
+                return print_json(&split);
+            }
+            println!(
+                "moved {identity} to new customer {} (change {}; `shopdesk customer undo {}` undoes it)",
+                split.customer, split.change, split.change
+            );
+            Ok(())
+        }
+        CustomerCommand::Undo { change, json } => {
+            let undone = app.undo_customer_change(change)?;
+            if json {
+                return print_json(&undone);
+            }
+            println!("undid {} {} (customers {} and {})", undone.kind, undone.id, undone.kept, undone.other);
+            Ok(())
+        }
+        CustomerCommand::Suggestions { json } => {
+            let suggestions = app.merge_suggestions()?;
+            if json {
+                return print_json(&suggestions);
+            }
+            for s in suggestions {
+                println!("{:>6} {:<24} {:>6} {:<24} {}", s.a, s.a_name, s.b, s.b_name, s.reasons.join("; "));
+            }
+            Ok(())
+        }
+        CustomerCommand::Dismiss { a, b } => {
+            app.dismiss_suggestion(CustomerId(a), CustomerId(b))?;
+            println!("customers {a} and {b} will not be suggested again");
+            Ok(())
+        }
+    }
 }
 
 fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {

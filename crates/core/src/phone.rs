@@ -29,6 +29,12 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Option<String
     (8..=16).contains(&e164.len()).then_some(e164)
 }
 
+/// Whether `region` is an ISO 3166 alpha-2 code the phone metadata knows (`IL`, `pl`),
+/// i.e. usable as `default_region`.
+pub fn is_known_region(region: &str) -> bool {
+    region.len() == 2 && region.trim().to_ascii_uppercase().parse::<Id>().is_ok()
+}
+
 /// Whether `text` looks like a phone number someone typed as a name (WhatsApp shows the
 /// number when the author is not in the exporter's contacts): `+`, digits and separators.
 pub fn looks_like_phone(text: &str) -> bool {
@@ -69,6 +75,13 @@ mod tests {
         assert_eq!(normalize_phone("call me", Some("IL")), None);
         assert_eq!(normalize_phone("+1 555", None), None);
         assert_eq!(normalize_phone("+48 123 456 789 123 456 789", None), None);
+    }
+
+    /// Real two-letter regions are known, in any case; anything else is not.
+    #[test]
+    fn known_regions() {
+        assert!(is_known_region("IL") && is_known_region("pl"));
+        assert!(!is_known_region("XX") && !is_known_region("ISR") && !is_known_region(""));
     }
 
     #[test]
