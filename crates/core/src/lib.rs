@@ -11,6 +11,7 @@ pub mod order;
 pub mod phone;
 pub mod text;
 pub mod threading;
+pub mod when;
 
 pub use ids::*;
 pub use model::*;
