@@ -64,6 +64,7 @@ impl From<StoreError> for AppError {
             | StoreError::SplitRefused(_)
             | StoreError::UndoRefused { .. } => ErrorCode::Refused,
             StoreError::BadSetting { .. } => ErrorCode::InvalidInput,
+            StoreError::ChatNotBegun | StoreError::ChatNotEnded => ErrorCode::Internal,
             StoreError::Io(_) => ErrorCode::Io,
             StoreError::Open { .. } | StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Database,
         };

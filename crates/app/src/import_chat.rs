@@ -6,12 +6,15 @@
 //! [`shopdesk_store::Store::store_chats`]). Re-importing adds nothing.
 
 use crate::{App, AppError, ErrorCode, Progress, Result};
-use shopdesk_core::chat::{ChatExport, CivilTime};
+use shopdesk_core::chat::{ChatExport, ChatMessage, CivilTime};
 use shopdesk_core::{Channel, CustomerId, Millis};
 use shopdesk_ingest::IngestError;
-use shopdesk_ingest::chat::whatsapp::{DateOrder, WhatsappOptions};
-use shopdesk_store::{ChatStoreOptions, ImportProblem, ImportReport};
+use shopdesk_ingest::chat::whatsapp::{self, DateOrder, WhatsappOptions};
+use shopdesk_store::{
+    ChatHeader, ChatStoreOptions, ChatStored, ImportProblem, ImportReport, LineKeys,
+};
 use std::path::Path;
+use std::sync::mpsc::sync_channel;
 
 /// Which platform an export comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,10 +59,28 @@ pub struct ChatImportReport {
     pub customers: Vec<CustomerId>,
 }
 
+/// What `--dry-run` found: the file parsed, nothing stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChatDryRun {
+    pub chats: usize,
+    pub messages: usize,
+    pub problems: Vec<ImportProblem>,
+}
+
+/// Parsed lines handed from the parsing thread to the store at a time.
+const CHUNK: usize = 8192;
+/// Chunks waiting between the two threads (bounds memory: about `QUEUE * CHUNK` lines).
+const QUEUE: usize = 4;
+
 impl App {
-    /// Imports the chat export at `path` as `kind`. Calls `progress` with lines stored out
-    /// of the lines in the file. Fails, importing nothing, when the file is not that kind
-    /// of export (the error names the file and the first line that failed).
+    /// Imports the chat export at `path` as `kind`. Calls `progress` as lines are stored
+    /// (for a WhatsApp `.txt`, in lines of the file, continuation lines included; else in
+    /// messages). Fails, importing
+    /// nothing, when the file is not that kind of export (the error names the file and
+    /// the first line that failed).
+    ///
+    /// A WhatsApp `.txt` is parsed on a second thread while this one stores it, a chunk
+    /// at a time, so a million-line export is never held whole (the file's bytes are).
     pub fn import_chat(
         &mut self,
         kind: ChatSource,
@@ -68,10 +89,6 @@ impl App {
         mut progress: impl FnMut(Progress),
     ) -> Result<ChatImportReport> {
         let started = self.host.now();
-        let exports = read_exports(kind, path, options)?;
-        let total: usize = exports.iter().map(|e| e.messages.len()).sum();
-        progress(Progress { done: 0, total });
-
         remember_names(self, &options.me)?;
         let own_names = self.store.setting_strings("chat_names")?;
         let region = self.store.default_phone_region()?;
@@ -84,12 +101,92 @@ impl App {
             to_utc: &to_utc,
             source: &source,
         };
-        let stored =
-            self.store
-                .store_chats(&exports, &store_options, self.host.now(), &mut |done| {
+        let now = self.host.now();
+
+        let stored = if kind == ChatSource::Whatsapp && !is_zip(path) {
+            let bytes = read_text_export(path)?;
+            // Lines of the file (a last line without a newline counts too).
+            let total = bytes.iter().filter(|&&b| b == b'\n').count()
+                + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
+            progress(Progress { done: 0, total });
+            let title = path
+                .file_stem()
+                .and_then(|s| whatsapp::title_from_file_name(&s.to_string_lossy()));
+            let wa = WhatsappOptions {
+                date_order: options.date_order,
+                title: title.clone(),
+            };
+            let header = ChatHeader {
+                channel: Channel::Whatsapp,
+                thread_id: None,
+                title: title.as_deref(),
+                participants: &[],
+            };
+            let stored = std::thread::scope(|scope| {
+                let (chunks, rx) = sync_channel::<Vec<(ChatMessage, String)>>(QUEUE);
+                let (bytes, wa) = (&bytes, &wa);
+                let parser = scope.spawn(move || {
+                    // Keys are made here, beside the parsing, off the storing thread.
+                    let mut keys = LineKeys::new(Channel::Whatsapp, None);
+                    let mut chunk = Vec::with_capacity(CHUNK);
+                    let parsed = whatsapp::parse_whatsapp_each(bytes, wa, |m| {
+                        let key = keys.next(&m);
+                        chunk.push((m, key));
+                        if chunk.len() == CHUNK {
+                            // A closed channel means the store failed; the rest is not needed.
+                            let _ = chunks
+                                .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                        }
+                    });
+                    if !chunk.is_empty() {
+                        let _ = chunks.send(chunk);
+                    }
+                    parsed
+                });
+                self.store
+                    .write_chats(&store_options, now, |sink| -> Result<Vec<ChatStored>> {
+                        sink.begin(header)?;
+                        for chunk in rx {
+                            let done = chunk.last().map_or(0, |(m, _)| m.line);
+                            for (m, key) in chunk {
+                                sink.push_keyed(m, key)?;
+                            }
+                            progress(Progress {
+                                done: done.min(total),
+                                total,
+                            });
+                        }
+                        let export = parser
+                            .join()
+                            .map_err(|_| {
+                                AppError::new(
+                                    ErrorCode::Internal,
+                                    "the WhatsApp parser stopped unexpectedly",
+                                )
+                            })?
+                            .map_err(|source| {
+                                ingest_error(IngestError::Format {
+                                    path: path.to_path_buf(),
+                                    source,
+                                })
+                            })?;
+                        Ok(vec![sink.end(&export.problems)?])
+                    })
+            })?;
+            progress(Progress { done: total, total });
+            stored
+        } else {
+            let exports = read_exports(kind, path, options)?;
+            let total: usize = exports.iter().map(|e| e.messages.len()).sum();
+            progress(Progress { done: 0, total });
+            let stored = self
+                .store
+                .store_chats(exports, &store_options, now, &mut |done| {
                     progress(Progress { done, total })
                 })?;
-        drop(exports);
+            progress(Progress { done: total, total });
+            stored
+        };
 
         let mut report = ChatImportReport {
             imported: 0,
@@ -127,6 +224,77 @@ impl App {
             .record_import(&record, started, self.host.now())?;
         Ok(report)
     }
+
+    /// Parses the export at `path` and counts what it holds, storing nothing
+    /// (`import … --dry-run`; the parsing speed benchmark).
+    pub fn parse_chat(
+        &self,
+        kind: ChatSource,
+        path: &Path,
+        options: &ChatImportOptions,
+    ) -> Result<ChatDryRun> {
+        let source = path.display().to_string();
+        let locate = |problems: &[shopdesk_core::chat::ChatProblem]| -> Vec<ImportProblem> {
+            problems
+                .iter()
+                .map(|p| ImportProblem {
+                    location: format!("{source}:{}", p.line),
+                    message: p.message.clone(),
+                })
+                .collect()
+        };
+        if kind == ChatSource::Whatsapp && !is_zip(path) {
+            let bytes = read_text_export(path)?;
+            let wa = WhatsappOptions {
+                date_order: options.date_order,
+                title: None,
+            };
+            let mut messages = 0;
+            let export = whatsapp::parse_whatsapp_each(&bytes, &wa, |_| messages += 1).map_err(
+                |source| {
+                    ingest_error(IngestError::Format {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+                },
+            )?;
+            return Ok(ChatDryRun {
+                chats: 1,
+                messages,
+                problems: locate(&export.problems),
+            });
+        }
+        let exports = read_exports(kind, path, options)?;
+        Ok(ChatDryRun {
+            chats: exports.len(),
+            messages: exports.iter().map(|e| e.messages.len()).sum(),
+            problems: exports.iter().flat_map(|e| locate(&e.problems)).collect(),
+        })
+    }
+}
+
+fn is_zip(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// A WhatsApp `.txt` read whole, within the parser's size limit.
+fn read_text_export(path: &Path) -> Result<Vec<u8>> {
+    let io = |e| {
+        ingest_error(IngestError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > whatsapp::MAX_TEXT_FILE {
+        return Err(ingest_error(IngestError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: whatsapp::MAX_TEXT_FILE,
+        }));
+    }
+    std::fs::read(path).map_err(io)
 }
 
 /// The parsed export(s) of one file, or why it is not one.
@@ -135,7 +303,7 @@ fn read_exports(
     path: &Path,
     options: &ChatImportOptions,
 ) -> Result<Vec<ChatExport>> {
-    use shopdesk_ingest::chat::{meta, telegram, whatsapp};
+    use shopdesk_ingest::chat::{meta, telegram};
     let read = match kind {
         ChatSource::Whatsapp => {
             let wa = WhatsappOptions {

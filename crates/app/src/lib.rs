@@ -15,7 +15,7 @@ mod sync;
 pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
 pub use accounts::AccountListing;
-pub use import_chat::{ChatImportOptions, ChatImportReport, ChatSource};
+pub use import_chat::{ChatDryRun, ChatImportOptions, ChatImportReport, ChatSource};
 pub use import_mail::Progress;
 pub use shopdesk_ingest::chat::whatsapp::DateOrder;
 pub use shopdesk_store::{CustomerChange, CustomerDetail, SplitOutcome, Suggestion};

@@ -195,6 +195,9 @@ enum ImportCommand {
         /// How to read numeric dates (inferred from the whole file when omitted)
         #[arg(long, value_name = "dmy|mdy|ymd", value_parser = parse_date_order)]
         date_order: Option<DateOrder>,
+        /// Parse and count only; store nothing
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -204,6 +207,9 @@ enum ImportCommand {
         /// A name of the shop in the chat; repeatable, remembered
         #[arg(long = "me", value_name = "NAME")]
         me: Vec<String>,
+        /// Parse and count only; store nothing
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -213,6 +219,9 @@ enum ImportCommand {
         /// A name of the shop in the chat; repeatable, remembered
         #[arg(long = "me", value_name = "NAME")]
         me: Vec<String>,
+        /// Parse and count only; store nothing
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -222,6 +231,9 @@ enum ImportCommand {
         /// A name of the shop in the chat; repeatable, remembered
         #[arg(long = "me", value_name = "NAME")]
         me: Vec<String>,
+        /// Parse and count only; store nothing
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -478,17 +490,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Import(ImportCommand::Whatsapp { path, me, date_order, json }) => {
-            import_chat(open()?, ChatSource::Whatsapp, &path, ChatImportOptions { me, date_order }, json)
+        Command::Import(ImportCommand::Whatsapp { path, me, date_order, dry_run, json }) => {
+            import_chat(open()?, ChatSource::Whatsapp, &path, ChatImportOptions { me, date_order }, dry_run, json)
         }
-        Command::Import(ImportCommand::Messenger { path, me, json }) => {
-            import_chat(open()?, ChatSource::Messenger, &path, ChatImportOptions { me, date_order: None }, json)
+        Command::Import(ImportCommand::Messenger { path, me, dry_run, json }) => {
+            import_chat(open()?, ChatSource::Messenger, &path, ChatImportOptions { me, date_order: None }, dry_run, json)
         }
-        Command::Import(ImportCommand::Instagram { path, me, json }) => {
-            import_chat(open()?, ChatSource::Instagram, &path, ChatImportOptions { me, date_order: None }, json)
+        Command::Import(ImportCommand::Instagram { path, me, dry_run, json }) => {
+            import_chat(open()?, ChatSource::Instagram, &path, ChatImportOptions { me, date_order: None }, dry_run, json)
         }
-        Command::Import(ImportCommand::Telegram { path, me, json }) => {
-            import_chat(open()?, ChatSource::Telegram, &path, ChatImportOptions { me, date_order: None }, json)
+        Command::Import(ImportCommand::Telegram { path, me, dry_run, json }) => {
+            import_chat(open()?, ChatSource::Telegram, &path, ChatImportOptions { me, date_order: None }, dry_run, json)
         }
         Command::Customer(command) => customer(open()?, command),
         Command::Settings(SettingsCommand::Get { key }) => print_json(&open()?.setting(&key)?),
@@ -605,7 +617,25 @@ fn sync_account(db: &std::path::Path, account: &Account, options: &SyncOptions, 
 }
 
 /// `import whatsapp|messenger|instagram|telegram`: progress on a terminal, then the report.
-fn import_chat(mut app: App, kind: ChatSource, path: &std::path::Path, options: ChatImportOptions, json: bool) -> anyhow::Result<()> {
+fn import_chat(
+    mut app: App,
+    kind: ChatSource,
+    path: &std::path::Path,
+    options: ChatImportOptions,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    if dry_run {
+        let parsed = app.parse_chat(kind, path, &options)?;
+        if json {
+            return print_json(&parsed);
+        }
+        println!("parsed {} messages in {} chats, {} problems (nothing stored)", parsed.messages, parsed.chats, parsed.problems.len());
+        for p in &parsed.problems {
+            println!("{}: {}", p.location, p.message);
+        }
+        return Ok(());
+    }
     let show_progress = std::io::stderr().is_terminal();
     let report = app.import_chat(kind, path, &options, |p| {
         if show_progress {

@@ -631,3 +631,25 @@ fn settings_get_and_set() {
     let customers = json(&db, &["customers", "--json"]);
     assert_eq!(customers.as_array().map(Vec::len), Some(1), "{customers}");
 }
+
+/// `--dry-run` parses and counts (the speed benchmark's "parse alone") and stores
+/// nothing.
+#[test]
+fn dry_run_counts_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("c.db");
+    let part1 = corpus("whatstk/chats/whatsapp/lorem-merge-part1.txt");
+    let parsed = json(
+        &db,
+        &["import", "whatsapp", s(&part1), "--dry-run", "--json"],
+    );
+    assert_eq!(
+        (count(&parsed, "chats"), count(&parsed, "messages")),
+        (1, 300),
+        "{parsed}"
+    );
+    let tg = corpus("chat-miner/test/telegram/test_batch_export.json");
+    let parsed = json(&db, &["import", "telegram", s(&tg), "--dry-run", "--json"]);
+    assert!(count(&parsed, "messages") >= 2, "{parsed}");
+    assert_eq!(stats(&db)["messages"], 0);
+}

@@ -1,11 +1,14 @@
 //! Storing parsed chat exports (WhatsApp, Messenger, Instagram, Telegram): who is the
 //! customer, which conversation, which lines are new.
 //!
-//! One call stores one file (one or many chats) in one transaction, so a file is either
-//! imported whole or not at all. Re-importing a file, or a later export that overlaps an
-//! earlier one, adds only the lines not seen before: each line has a source key hashed
-//! from what the export says about it (channel, thread id, time as written, author, text,
-//! and its occurrence among identical lines of the file), never from when it was imported.
+//! One file (one or many chats) is stored in one transaction, so it is either imported
+//! whole or not at all. Re-importing a file, or a later export that overlaps an earlier
+//! one, adds only the lines not seen before: each line has a source key hashed from what
+//! the export says about it (channel, thread id, time as written, author, text, and its
+//! occurrence among identical lines of the file), never from when it was imported.
+//!
+//! Lines can be streamed in ([`Store::write_chats`] and [`ChatSink`]), so a huge export is
+//! stored while it is parsed, a chunk at a time, never held whole.
 
 use crate::customers::{attach_identity_full, live_customer, normalize_name};
 use crate::email::{hex, write_attachment_file};
@@ -15,7 +18,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shopdesk_core::chat::{
-    ChatAttachment, ChatAuthor, ChatExport, ChatKind, ChatMessage, ChatTime, CivilTime,
+    ChatAttachment, ChatAuthor, ChatExport, ChatKind, ChatMessage, ChatProblem, ChatTime, CivilTime,
 };
 use shopdesk_core::phone::{looks_like_phone, normalize_phone};
 use shopdesk_core::{Channel, ConversationId, CustomerId, IdentityKind, Millis};
@@ -51,54 +54,513 @@ pub struct ChatStored {
     pub problems: Vec<ImportProblem>,
 }
 
-/// How many evenly spread lines are looked up to find the conversation an overlapping
-/// export continues.
-const OVERLAP_PROBES: usize = 64;
-
 /// Progress is reported every this many lines.
 const PROGRESS_EVERY: usize = 10_000;
 
+/// Lines buffered before they are written; the first chunk also decides the
+/// conversation (see [`ChatSink::flush`]).
+const CHUNK: usize = 4096;
+
+/// A chat whose first lines are all the shop's or the platform's waits for its customer
+/// this many lines at most before the chat's title stands in for them.
+const MAX_WAIT_FOR_CUSTOMER: usize = 65_536;
+
+/// One chat as it starts: everything but its lines.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatHeader<'a> {
+    pub channel: Channel,
+    pub thread_id: Option<&'a str>,
+    pub title: Option<&'a str>,
+    /// Named participants the export lists, including ones who never wrote.
+    pub participants: &'a [ChatAuthor],
+}
+
+impl<'a> ChatHeader<'a> {
+    pub fn of(export: &'a ChatExport) -> ChatHeader<'a> {
+        ChatHeader {
+            channel: export.channel,
+            thread_id: export.thread_id.as_deref(),
+            title: export.title.as_deref(),
+            participants: &export.participants,
+        }
+    }
+}
+
 impl Store {
-    /// Stores one chat in one transaction; see [`Store::store_chats`].
+    /// Stores one chat in one transaction; see [`Store::write_chats`].
     pub fn store_chat(
         &mut self,
         export: &ChatExport,
         options: &ChatStoreOptions<'_>,
         now: Millis,
     ) -> Result<ChatStored> {
-        let mut stored =
-            self.store_chats(std::slice::from_ref(export), options, now, &mut |_| {})?;
+        let mut stored = self.store_chats(vec![export.clone()], options, now, &mut |_| {})?;
         stored.pop().ok_or(StoreError::NotFound {
             what: "chat",
             id: 0,
         })
     }
 
-    /// Stores every chat of one file in one transaction: nothing of the file is kept if
-    /// any of it fails. `progress` gets the number of lines handled so far (of the sum of
-    /// `messages.len()`).
+    /// Stores every chat of one file in one transaction. `progress` gets the number of
+    /// lines handled so far (of the sum of `messages.len()`).
     pub fn store_chats(
         &mut self,
-        exports: &[ChatExport],
+        exports: Vec<ChatExport>,
         options: &ChatStoreOptions<'_>,
         now: Millis,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<ChatStored>> {
-        let dir = self.attachments_dir();
-        self.write(|tx| {
+        self.write_chats(options, now, |sink| {
             let mut done = 0;
-            exports
-                .iter()
-                .map(|export| {
-                    let stored =
-                        store_one(tx, export, options, dir.as_deref(), now, done, progress)?;
-                    done += export.messages.len();
-                    progress(done);
-                    Ok(stored)
-                })
-                .collect()
+            let mut out = Vec::with_capacity(exports.len());
+            for mut export in exports {
+                let messages = std::mem::take(&mut export.messages);
+                sink.begin(ChatHeader::of(&export))?;
+                for m in messages {
+                    sink.push(m)?;
+                    done += 1;
+                    if done % PROGRESS_EVERY == 0 {
+                        progress(done);
+                    }
+                }
+                out.push(sink.end(&export.problems)?);
+            }
+            progress(done);
+            Ok(out)
         })
     }
+
+    /// Runs `f` with a [`ChatSink`] in one transaction, committed when `f` returns Ok and
+    /// rolled back (nothing of the file kept) when it returns an error.
+    pub fn write_chats<T, E: From<StoreError>>(
+        &mut self,
+        options: &ChatStoreOptions<'_>,
+        now: Millis,
+        f: impl FnOnce(&mut ChatSink<'_, '_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let dir = self.attachments_dir();
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let mut sink = ChatSink {
+            tx: &tx,
+            options,
+            own: OwnNames::new(options),
+            attachments_dir: dir,
+            now,
+            chat: None,
+        };
+        let out = f(&mut sink)?;
+        if sink.chat.is_some() {
+            return Err(StoreError::ChatNotEnded.into());
+        }
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+}
+
+/// Takes the chats of one file, line by line, inside [`Store::write_chats`]'s
+/// transaction: [`ChatSink::begin`] a chat, [`ChatSink::push`] its lines oldest first,
+/// [`ChatSink::end`] it; then the next chat.
+pub struct ChatSink<'t, 'o> {
+    tx: &'t Transaction<'t>,
+    options: &'o ChatStoreOptions<'o>,
+    own: OwnNames,
+    attachments_dir: Option<std::path::PathBuf>,
+    now: Millis,
+    chat: Option<Chat>,
+}
+
+/// The chat being stored.
+struct Chat {
+    channel: Channel,
+    thread_id: Option<String>,
+    title: Option<String>,
+    external_key: Option<String>,
+    keys: LineKeys,
+    /// Each author seen so far: `None` for the shop's own names.
+    authors: HashMap<(String, Option<String>), Option<Person>>,
+    /// The people, listed participants first, then authors as they first write.
+    people: Vec<Person>,
+    /// Lines waiting to be written.
+    pending: Vec<Pending>,
+    /// Set once the first chunk is written.
+    target: Option<Target>,
+    imported: usize,
+    duplicates: usize,
+    /// A line already stored in another conversation (an overlap the probes missed).
+    elsewhere: Option<String>,
+}
+
+/// Where a chat's lines go, decided with its first chunk.
+struct Target {
+    conversation: i64,
+    /// Created by this import (so it may fold into an older one that holds its lines).
+    created: bool,
+    bulk: BulkIndex,
+    /// The highest message id before this chat's lines.
+    before: i64,
+}
+
+/// One line ready to insert.
+struct Pending {
+    message: ChatMessage,
+    key: String,
+    direction: &'static str,
+    identity: Option<i64>,
+    sent_at: Millis,
+}
+
+impl ChatSink<'_, '_> {
+    /// Starts a chat: its listed participants become customers now.
+    pub fn begin(&mut self, header: ChatHeader<'_>) -> Result<()> {
+        if self.chat.is_some() {
+            return Err(StoreError::ChatNotEnded);
+        }
+        let external_key = header
+            .thread_id
+            .or(header.title)
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned);
+        self.chat = Some(Chat {
+            channel: header.channel,
+            thread_id: header.thread_id.map(str::to_owned),
+            title: header.title.map(str::to_owned),
+            external_key,
+            keys: LineKeys::new(header.channel, header.thread_id),
+            authors: HashMap::new(),
+            people: Vec::new(),
+            pending: Vec::with_capacity(CHUNK),
+            target: None,
+            imported: 0,
+            duplicates: 0,
+            elsewhere: None,
+        });
+        for author in header.participants {
+            self.author(author)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the chat's next line.
+    pub fn push(&mut self, message: ChatMessage) -> Result<()> {
+        let chat = self.chat.as_mut().ok_or(StoreError::ChatNotBegun)?;
+        let key = chat.keys.next(&message);
+        self.push_keyed(message, key)
+    }
+
+    /// Adds the chat's next line with its key, made by a [`LineKeys`] for this chat's
+    /// channel and thread id that was fed every line before it. (Lines of one chat go
+    /// either all through [`ChatSink::push`] or all through this.)
+    pub fn push_keyed(&mut self, message: ChatMessage, key: String) -> Result<()> {
+        let person = match (&message.author, message.kind) {
+            (Some(author), kind) if kind != ChatKind::System => self.author(author)?,
+            (Some(author), _) => self.known_author(author),
+            (None, _) => None,
+        };
+        let own_line = message
+            .author
+            .as_ref()
+            .is_some_and(|a| !a.name.trim().is_empty())
+            && person.is_none();
+        let direction = match (message.kind, person) {
+            (ChatKind::Message, Some(_)) => "in",
+            (ChatKind::Message, None) if own_line => "out",
+            _ => "system",
+        };
+        let sent_at = to_millis(message.at, self.options);
+        let chat = self.chat.as_mut().ok_or(StoreError::ChatNotBegun)?;
+        chat.pending.push(Pending {
+            message,
+            key,
+            direction,
+            identity: person.and_then(|p| p.identity),
+            sent_at,
+        });
+        if chat.pending.len() >= CHUNK {
+            self.flush(false)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the chat: writes what is left, does the index work, and reports.
+    pub fn end(&mut self, problems: &[ChatProblem]) -> Result<ChatStored> {
+        self.flush(true)?;
+        let mut chat = self.chat.take().ok_or(StoreError::ChatNotBegun)?;
+        let tx = self.tx;
+        let problems = problems
+            .iter()
+            .map(|p| ImportProblem {
+                location: format!("{}:{}", self.options.source, p.line),
+                message: p.message.clone(),
+            })
+            .collect();
+        let mut out = ChatStored {
+            conversation: None,
+            customers: Vec::new(),
+            imported: chat.imported,
+            duplicates: chat.duplicates,
+            problems,
+        };
+        let Some(target) = chat.target.take() else {
+            return Ok(out); // no lines at all
+        };
+        target.bulk.finish(tx, target.before, target.conversation)?;
+        let mut conversation = target.conversation;
+        for identity in chat.people.iter().filter_map(|p| p.identity) {
+            tx.prepare_cached("INSERT OR IGNORE INTO conversation_participants(conversation_id, identity_id) VALUES (?1, ?2)")?
+                .execute(params![conversation, identity])?;
+        }
+        if let Some(key) = chat.elsewhere.as_deref() {
+            let other: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                      WHERE m.source_key = ?1 AND c.channel = ?2",
+                )?
+                .query_row(params![key, chat.channel.as_str()], |r| r.get(0))
+                .optional()?;
+            if let Some(other) = other
+                && target.created
+                && other != conversation
+            {
+                absorb_new_conversation(tx, other, conversation)?;
+                conversation = other;
+            }
+        }
+        // A customer's new line wakes a snoozed, pending or closed conversation (as mail does).
+        let newest_inbound: Option<Millis> = tx.query_row(
+            "SELECT max(sent_at) FROM messages WHERE id > ?1 AND conversation_id = ?2 AND direction = 'in'",
+            params![target.before, conversation],
+            |r| r.get(0),
+        )?;
+        if let Some(at) = newest_inbound {
+            tx.prepare_cached(
+                "UPDATE conversations SET status = 'open', snoozed_until = NULL
+                  WHERE id = ?1 AND status != 'open' AND last_inbound_at = ?2",
+            )?
+            .execute(params![conversation, at])?;
+        }
+        for person in &chat.people {
+            let customer = live_customer(tx, person.customer)?;
+            if !out.customers.contains(&customer) {
+                out.customers.push(customer);
+            }
+        }
+        out.conversation = Some(ConversationId(conversation));
+        Ok(out)
+    }
+
+    /// The person behind `author`, resolved (and made a customer) on first sight;
+    /// `None` for the shop's own names.
+    fn author(&mut self, author: &ChatAuthor) -> Result<Option<Person>> {
+        let chat = self.chat.as_mut().ok_or(StoreError::ChatNotBegun)?;
+        if let Some(known) = chat.authors.get(&(author.name.clone(), author.id.clone())) {
+            return Ok(*known);
+        }
+        let region = self.options.phone_region;
+        let person = match self.own.contains(author, region) || author.name.trim().is_empty() {
+            true => None,
+            false => Some(resolve_person(
+                self.tx,
+                chat.channel,
+                author,
+                region,
+                self.now,
+            )?),
+        };
+        chat.people.extend(person);
+        chat.authors
+            .insert((author.name.clone(), author.id.clone()), person);
+        Ok(person)
+    }
+
+    /// A system line's author, only if they are already a known person.
+    fn known_author(&self, author: &ChatAuthor) -> Option<Person> {
+        let chat = self.chat.as_ref()?;
+        chat.authors
+            .get(&(author.name.clone(), author.id.clone()))
+            .copied()
+            .flatten()
+    }
+
+    /// Writes the pending lines. The first write decides the conversation: the one that
+    /// already holds any of these lines (a re-import, a later export), else the one with
+    /// this thread id or title and a participant in common, else a new one belonging to
+    /// the first person of the chat. It waits (lines stay pending) while no person has
+    /// appeared yet, up to [`MAX_WAIT_FOR_CUSTOMER`] lines or the end of the chat.
+    fn flush(&mut self, at_end: bool) -> Result<()> {
+        let tx = self.tx;
+        let Some(chat) = self.chat.as_mut() else {
+            return Err(StoreError::ChatNotBegun);
+        };
+        if chat.pending.is_empty() {
+            return Ok(());
+        }
+        if chat.target.is_none() {
+            if chat.people.is_empty() && !at_end && chat.pending.len() < MAX_WAIT_FOR_CUSTOMER {
+                return Ok(());
+            }
+            if chat.people.is_empty() {
+                // Only the shop (or the platform) wrote: the chat's title names the other side.
+                let person = match chat
+                    .title
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(title) => resolve_person(
+                        tx,
+                        chat.channel,
+                        &ChatAuthor {
+                            name: title.to_owned(),
+                            id: None,
+                        },
+                        self.options.phone_region,
+                        self.now,
+                    )?,
+                    None => {
+                        tx.prepare_cached("INSERT INTO customers(name, created_at, updated_at) VALUES ('Unknown', ?1, ?1)")?
+                            .execute([self.now])?;
+                        Person {
+                            customer: CustomerId(tx.last_insert_rowid()),
+                            identity: None,
+                        }
+                    }
+                };
+                chat.people.push(person);
+            }
+            chat.target = Some(decide_conversation(tx, chat, self.now)?);
+        }
+        let Some(target) = chat.target.as_ref() else {
+            return Ok(());
+        };
+        let (conversation, created, before) = (target.conversation, target.created, target.before);
+        let mut batch = LineBatch::new(
+            tx,
+            conversation,
+            chat.channel,
+            self.now,
+            created && chat.elsewhere.is_none(),
+        )?;
+        // Attachments need their message's id: they are written after the batch, for the
+        // lines that turned out new.
+        let mut files: Vec<(String, Vec<ChatAttachment>)> = Vec::new();
+        for mut line in chat.pending.drain(..) {
+            if !line.message.attachments.is_empty() {
+                files.push((
+                    line.key.clone(),
+                    std::mem::take(&mut line.message.attachments),
+                ));
+            }
+            batch.push(line)?;
+        }
+        let (imported, duplicates, elsewhere) = batch.finish()?;
+        let dir = self.attachments_dir.as_deref();
+        for (key, attachments) in files {
+            let message: Option<i64> = tx
+                .prepare_cached("SELECT id FROM messages WHERE source_key = ?1 AND id > ?2")?
+                .query_row(params![key, before], |r| r.get(0))
+                .optional()?;
+            if let Some(message) = message {
+                for a in &attachments {
+                    store_attachment(tx, message, a, dir)?;
+                }
+            }
+        }
+        chat.imported += imported;
+        chat.duplicates += duplicates;
+        if chat.elsewhere.is_none() {
+            chat.elsewhere = elsewhere;
+        }
+        Ok(())
+    }
+}
+
+/// Picks (or creates) the conversation for a chat's first chunk; see [`ChatSink::flush`].
+fn decide_conversation(tx: &Transaction<'_>, chat: &Chat, now: Millis) -> Result<Target> {
+    let channel = chat.channel;
+    let mut conversation: Option<i64> = None;
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+              WHERE m.source_key = ?1 AND c.channel = ?2",
+        )?;
+        for line in &chat.pending {
+            conversation = stmt
+                .query_row(params![line.key, channel.as_str()], |r| r.get(0))
+                .optional()?;
+            if conversation.is_some() {
+                break;
+            }
+        }
+    }
+    let identities: Vec<i64> = chat.people.iter().filter_map(|p| p.identity).collect();
+    if conversation.is_none()
+        && let Some(key) = &chat.external_key
+    {
+        // Same thread id or title: the same chat only if someone in it is the same (two
+        // exports both named "_chat" are not one chat).
+        conversation = tx
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE channel = ?1 AND external_key = ?2
+                    AND EXISTS (SELECT 1 FROM conversation_participants p
+                                 WHERE p.conversation_id = conversations.id
+                                   AND p.identity_id IN (SELECT value FROM json_each(?3)))",
+            )?
+            .query_row(
+                params![
+                    channel.as_str(),
+                    key,
+                    serde_json::to_string(&identities).unwrap_or_default()
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+    }
+    let created = conversation.is_none();
+    let conversation = match conversation {
+        Some(id) => id,
+        None => {
+            let key_free: bool = match &chat.external_key {
+                Some(key) => tx
+                    .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE channel = ?1 AND external_key = ?2)")?
+                    .query_row(params![channel.as_str(), key], |r| r.get(0))?,
+                None => false,
+            };
+            let first_at = chat.pending.iter().map(|l| l.sent_at).min().unwrap_or(now);
+            let customer = chat
+                .people
+                .first()
+                .map(|p| live_customer(tx, p.customer))
+                .transpose()?;
+            let customer = customer.ok_or(StoreError::NotFound {
+                what: "chat participant",
+                id: 0,
+            })?;
+            tx.prepare_cached(
+                "INSERT INTO conversations(customer_id, channel, subject, external_key, created_at, last_activity_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?
+            .execute(params![
+                customer.0,
+                channel.as_str(),
+                chat.title,
+                if key_free { chat.external_key.as_deref() } else { None },
+                first_at
+            ])?;
+            tx.last_insert_rowid()
+        }
+    };
+    let before: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+        r.get(0)
+    })?;
+    let bulk = BulkIndex::begin(tx)?;
+    let _ = &chat.thread_id;
+    Ok(Target {
+        conversation,
+        created,
+        bulk,
+        before,
+    })
 }
 
 /// One person of a chat who is not the shop.
@@ -246,26 +708,29 @@ fn key_time(at: ChatTime) -> String {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Source keys of an export's lines, made in order: a sortable time prefix (keeps the
-/// unique index appending rather than scattering) and a 128-bit hash of the line.
-struct LineKeys<'e> {
-    channel: &'e str,
-    thread: &'e str,
+/// Source keys of a chat's lines, made in order: a sortable time prefix (keeps the
+/// unique index appending rather than scattering) and a 128-bit hash of the line. Public
+/// so an importer can make them on its parsing thread: feed it every line of the chat in
+/// order and hand each key to [`ChatSink::push_keyed`].
+pub struct LineKeys {
+    channel: &'static str,
+    thread: String,
     /// Occurrences of one (time, author, text) so far, by a 64-bit digest of it: a line
     /// repeated verbatim in the same minute is still two lines.
     seen: HashMap<u64, u32>,
 }
 
-impl<'e> LineKeys<'e> {
-    fn new(export: &'e ChatExport) -> LineKeys<'e> {
+impl LineKeys {
+    pub fn new(channel: Channel, thread: Option<&str>) -> LineKeys {
         LineKeys {
-            channel: export.channel.as_str(),
-            thread: export.thread_id.as_deref().unwrap_or(""),
-            seen: HashMap::with_capacity(export.messages.len()),
+            channel: channel.as_str(),
+            thread: thread.unwrap_or("").to_owned(),
+            seen: HashMap::new(),
         }
     }
 
-    fn next(&mut self, m: &ChatMessage) -> String {
+    /// The key of the chat's next line.
+    pub fn next(&mut self, m: &ChatMessage) -> String {
         let author = m
             .author
             .as_ref()
@@ -277,7 +742,7 @@ impl<'e> LineKeys<'e> {
         *count += 1;
         let time = key_time(m.at);
         let mut sha = Sha256::new();
-        for part in [self.channel, self.thread, &time, author, &m.text] {
+        for part in [self.channel, &self.thread, &time, author, &m.text] {
             sha.update((part.len() as u64).to_le_bytes());
             sha.update(part.as_bytes());
         }
@@ -333,264 +798,20 @@ fn mime_type(a: &ChatAttachment) -> Option<&'static str> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn store_one(
-    tx: &Transaction<'_>,
-    export: &ChatExport,
-    options: &ChatStoreOptions<'_>,
-    attachments_dir: Option<&Path>,
-    now: Millis,
-    done_before: usize,
-    progress: &mut dyn FnMut(usize),
-) -> Result<ChatStored> {
-    let problems = export
-        .problems
-        .iter()
-        .map(|p| ImportProblem {
-            location: format!("{}:{}", options.source, p.line),
-            message: p.message.clone(),
-        })
-        .collect();
-    let mut out = ChatStored {
-        conversation: None,
-        customers: Vec::new(),
-        imported: 0,
-        duplicates: 0,
-        problems,
-    };
-    if export.messages.is_empty() {
-        return Ok(out);
+impl Pending {
+    fn author(&self) -> Option<&str> {
+        self.message.author.as_ref().map(|a| a.name.as_str())
     }
-    let region = options.phone_region;
-    let own = OwnNames::new(options);
-    let channel = export.channel;
 
-    // The people: listed participants first (their order decides the conversation's
-    // customer in a group), then authors as they first write. Each author is looked at
-    // once; the lines then only look the answer up.
-    let mut authors: HashMap<(&str, Option<&str>), Option<Person>> = HashMap::new();
-    let mut order: Vec<Person> = Vec::new();
-    let writers = export
-        .messages
-        .iter()
-        .filter(|m| m.kind != ChatKind::System)
-        .filter_map(|m| m.author.as_ref());
-    for author in export.participants.iter().chain(writers) {
-        let key = (author.name.as_str(), author.id.as_deref());
-        if authors.contains_key(&key) {
-            continue;
-        }
-        let person = match own.contains(author, region) || author.name.trim().is_empty() {
-            true => None,
-            false => Some(resolve_person(tx, channel, author, region, now)?),
-        };
-        order.extend(person);
-        authors.insert(key, person);
-    }
-    if order.is_empty() {
-        // Only the shop wrote: the chat's title names the other side.
-        let person = match &export.title {
-            Some(title) if !title.trim().is_empty() => resolve_person(
-                tx,
-                channel,
-                &ChatAuthor {
-                    name: title.clone(),
-                    id: None,
-                },
-                region,
-                now,
-            )?,
-            _ => {
-                tx.prepare_cached("INSERT INTO customers(name, created_at, updated_at) VALUES ('Unknown', ?1, ?1)")?
-                    .execute([now])?;
-                Person {
-                    customer: CustomerId(tx.last_insert_rowid()),
-                    identity: None,
-                }
+    /// The text stored: calls and reactions become readable events.
+    fn body(&self) -> std::borrow::Cow<'_, str> {
+        match self.message.kind {
+            ChatKind::Call | ChatKind::Reaction => {
+                std::borrow::Cow::Owned(event_text(&self.message))
             }
-        };
-        order.push(person);
-    }
-    // Attaching a later person's identity can merge an earlier person's customer away.
-    for person in &mut order {
-        person.customer = live_customer(tx, person.customer)?;
-        if !out.customers.contains(&person.customer) {
-            out.customers.push(person.customer);
+            _ => std::borrow::Cow::Borrowed(self.message.text.as_str()),
         }
     }
-    let identities: Vec<i64> = order.iter().filter_map(|p| p.identity).collect();
-
-    let external_key = export
-        .thread_id
-        .clone()
-        .or_else(|| export.title.clone())
-        .filter(|k| !k.trim().is_empty());
-    // Keys are made once, in file order (the occurrence count depends on the order).
-    let mut maker = LineKeys::new(export);
-    let keys: Vec<String> = export.messages.iter().map(|m| maker.next(m)).collect();
-    drop(maker);
-    let mut conversation = find_overlap(tx, channel, &keys)?;
-    if conversation.is_none()
-        && let Some(key) = &external_key
-    {
-        // Same thread id or title: the same chat only if someone in it is the same (two
-        // exports both named "_chat" are not one chat).
-        conversation = tx
-            .prepare_cached(
-                "SELECT id FROM conversations WHERE channel = ?1 AND external_key = ?2
-                    AND EXISTS (SELECT 1 FROM conversation_participants p
-                                 WHERE p.conversation_id = conversations.id
-                                   AND p.identity_id IN (SELECT value FROM json_each(?3)))",
-            )?
-            .query_row(
-                params![
-                    channel.as_str(),
-                    key,
-                    serde_json::to_string(&identities).unwrap_or_default()
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-    }
-    let created = conversation.is_none();
-    let conversation = match conversation {
-        Some(id) => id,
-        None => {
-            let key_free: bool = match &external_key {
-                Some(key) => tx
-                    .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE channel = ?1 AND external_key = ?2)")?
-                    .query_row(params![channel.as_str(), key], |r| r.get(0))?,
-                None => false,
-            };
-            let first_at = export
-                .messages
-                .iter()
-                .map(|m| to_millis(m.at, options))
-                .min()
-                .unwrap_or(now);
-            tx.prepare_cached(
-                "INSERT INTO conversations(customer_id, channel, subject, external_key, created_at, last_activity_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            )?
-            .execute(params![
-                order[0].customer.0,
-                channel.as_str(),
-                export.title,
-                if key_free { external_key.as_deref() } else { None },
-                first_at
-            ])?;
-            tx.last_insert_rowid()
-        }
-    };
-    for &identity in &identities {
-        tx.prepare_cached("INSERT OR IGNORE INTO conversation_participants(conversation_id, identity_id) VALUES (?1, ?2)")?
-            .execute(params![conversation, identity])?;
-    }
-
-    // Lines this conversation already has, so a re-import skips them without a query each.
-    let mut known: HashSet<&str> = HashSet::new();
-    let existing: Vec<String> = match created {
-        true => Vec::new(),
-        false => tx
-            .prepare("SELECT source_key FROM messages WHERE conversation_id = ?1 AND source_key LIKE 'chat/%'")?
-            .query_map([conversation], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?,
-    };
-    known.extend(existing.iter().map(String::as_str));
-
-    let before: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
-        r.get(0)
-    })?;
-    let bulk = BulkIndex::begin(tx)?;
-    let mut batch = LineBatch::new(tx, conversation, channel, now)?;
-    for (i, (m, key)) in export.messages.iter().zip(&keys).enumerate() {
-        if i % PROGRESS_EVERY == 0 && i > 0 {
-            progress(done_before + i);
-        }
-        if known.contains(key.as_str()) {
-            out.duplicates += 1;
-            continue;
-        }
-        let person = m
-            .author
-            .as_ref()
-            .and_then(|a| authors.get(&(a.name.as_str(), a.id.as_deref())));
-        let direction = match (m.kind, person) {
-            (ChatKind::Message, Some(Some(_))) => "in",
-            (ChatKind::Message, Some(None))
-                if m.author.as_ref().is_some_and(|a| !a.name.trim().is_empty()) =>
-            {
-                "out"
-            }
-            _ => "system",
-        };
-        let body = match m.kind {
-            ChatKind::Call | ChatKind::Reaction => std::borrow::Cow::Owned(event_text(m)),
-            _ => std::borrow::Cow::Borrowed(m.text.as_str()),
-        };
-        let line = Line {
-            direction,
-            author: m.author.as_ref().map(|a| a.name.as_str()),
-            sent_at: to_millis(m.at, options),
-            body,
-            key,
-            identity: person.copied().flatten().and_then(|p| p.identity),
-        };
-        if m.attachments.is_empty() {
-            batch.push(line)?;
-        } else if let Some(message) = batch.insert_one(line)? {
-            for a in &m.attachments {
-                store_attachment(tx, message, a, attachments_dir)?;
-            }
-        }
-    }
-    let (imported, duplicates, elsewhere) = batch.finish()?;
-    out.imported = imported;
-    out.duplicates += duplicates;
-    bulk.finish(tx, before, conversation)?;
-
-    let mut conversation = conversation;
-    if let Some(key) = elsewhere.as_deref() {
-        let other: Option<i64> = tx
-            .prepare_cached(
-                "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                  WHERE m.source_key = ?1 AND c.channel = ?2",
-            )?
-            .query_row(params![key, channel.as_str()], |r| r.get(0))
-            .optional()?;
-        if let Some(other) = other
-            && created
-            && other != conversation
-        {
-            absorb_new_conversation(tx, other, conversation)?;
-            conversation = other;
-        }
-    }
-    // A customer's new line wakes a snoozed, pending or closed conversation (as mail does).
-    let newest_inbound: Option<Millis> = tx.query_row(
-        "SELECT max(sent_at) FROM messages WHERE id > ?1 AND conversation_id = ?2 AND direction = 'in'",
-        params![before, conversation],
-        |r| r.get(0),
-    )?;
-    if let Some(at) = newest_inbound {
-        tx.prepare_cached(
-            "UPDATE conversations SET status = 'open', snoozed_until = NULL
-              WHERE id = ?1 AND status != 'open' AND last_inbound_at = ?2",
-        )?
-        .execute(params![conversation, at])?;
-    }
-    out.conversation = Some(ConversationId(conversation));
-    Ok(out)
-}
-
-/// One chat line ready to insert.
-struct Line<'a> {
-    direction: &'static str,
-    author: Option<&'a str>,
-    sent_at: Millis,
-    body: std::borrow::Cow<'a, str>,
-    key: &'a str,
-    identity: Option<i64>,
 }
 
 /// Lines per multi-row INSERT: one statement per line costs more in statement setup and
@@ -599,26 +820,29 @@ const BATCH: usize = 128;
 
 /// Inserts lines [`BATCH`] at a time, skipping source keys already stored, and counts
 /// what went in.
-struct LineBatch<'t, 'a> {
+struct LineBatch<'t> {
     tx: &'t Transaction<'t>,
-    many: rusqlite::Statement<'t>,
-    one: rusqlite::Statement<'t>,
-    /// Looks a skipped key up in other conversations.
+    many: rusqlite::CachedStatement<'t>,
+    one: rusqlite::CachedStatement<'t>,
     conversation: i64,
-    pending: Vec<Line<'a>>,
+    pending: Vec<Pending>,
     imported: usize,
     duplicates: usize,
-    /// A line found stored in another conversation (an overlap the probes missed).
+    /// Whether to look a skipped line up in other conversations (only worth it for a
+    /// conversation this import created).
+    look_elsewhere: bool,
+    /// A line found stored in another conversation.
     elsewhere: Option<String>,
 }
 
-impl<'t, 'a> LineBatch<'t, 'a> {
+impl<'t> LineBatch<'t> {
     fn new(
         tx: &'t Transaction<'t>,
         conversation: i64,
         channel: Channel,
         now: Millis,
-    ) -> Result<LineBatch<'t, 'a>> {
+        look_elsewhere: bool,
+    ) -> Result<LineBatch<'t>> {
         // The constant columns are written into the SQL (integers and a vocabulary word).
         let row = format!(
             "({conversation}, ?, '{}', ?, ?, ?, ?, ?, {now})",
@@ -634,31 +858,32 @@ impl<'t, 'a> LineBatch<'t, 'a> {
         };
         Ok(LineBatch {
             tx,
-            many: tx.prepare(&sql(BATCH))?,
-            one: tx.prepare(&sql(1))?,
+            many: tx.prepare_cached(&sql(BATCH))?,
+            one: tx.prepare_cached(&sql(1))?,
             conversation,
             pending: Vec::with_capacity(BATCH),
             imported: 0,
             duplicates: 0,
+            look_elsewhere,
             elsewhere: None,
         })
     }
 
-    fn push(&mut self, line: Line<'a>) -> Result<()> {
+    fn push(&mut self, line: Pending) -> Result<()> {
         self.pending.push(line);
         if self.pending.len() == BATCH {
-            let lines = std::mem::take(&mut self.pending);
             let mut n = 1;
-            for l in &lines {
+            for l in &self.pending {
                 self.many.raw_bind_parameter(n, l.direction)?;
-                self.many.raw_bind_parameter(n + 1, l.author)?;
+                self.many.raw_bind_parameter(n + 1, l.author())?;
                 self.many.raw_bind_parameter(n + 2, l.sent_at)?;
-                self.many.raw_bind_parameter(n + 3, l.body.as_ref())?;
-                self.many.raw_bind_parameter(n + 4, l.key)?;
+                self.many.raw_bind_parameter(n + 3, l.body().as_ref())?;
+                self.many.raw_bind_parameter(n + 4, l.key.as_str())?;
                 self.many.raw_bind_parameter(n + 5, l.identity)?;
                 n += 6;
             }
             let inserted = self.many.raw_execute()?;
+            let lines = std::mem::take(&mut self.pending);
             self.counted(&lines, inserted)?;
             self.pending = lines;
             self.pending.clear();
@@ -666,46 +891,36 @@ impl<'t, 'a> LineBatch<'t, 'a> {
         Ok(())
     }
 
-    /// Inserts one line now (after the pending ones); its row id when it is new.
-    fn insert_one(&mut self, line: Line<'a>) -> Result<Option<i64>> {
-        self.flush_pending()?;
+    fn insert_single(&mut self, line: &Pending) -> Result<usize> {
         let inserted = self.one.execute(params![
             line.direction,
-            line.author,
+            line.author(),
             line.sent_at,
-            line.body,
+            line.body(),
             line.key,
             line.identity
         ])?;
-        self.counted(std::slice::from_ref(&line), inserted)?;
-        Ok((inserted == 1).then(|| self.tx.last_insert_rowid()))
+        self.counted(std::slice::from_ref(line), inserted)?;
+        Ok(inserted)
     }
 
     fn flush_pending(&mut self) -> Result<()> {
         for line in std::mem::take(&mut self.pending) {
-            let inserted = self.one.execute(params![
-                line.direction,
-                line.author,
-                line.sent_at,
-                line.body,
-                line.key,
-                line.identity
-            ])?;
-            self.counted(std::slice::from_ref(&line), inserted)?;
+            self.insert_single(&line)?;
         }
         Ok(())
     }
 
-    fn counted(&mut self, lines: &[Line<'a>], inserted: usize) -> Result<()> {
+    fn counted(&mut self, lines: &[Pending], inserted: usize) -> Result<()> {
         self.imported += inserted;
         self.duplicates += lines.len() - inserted;
-        if inserted < lines.len() && self.elsewhere.is_none() {
+        if inserted < lines.len() && self.look_elsewhere && self.elsewhere.is_none() {
             let mut stmt = self.tx.prepare_cached(
                 "SELECT 1 FROM messages WHERE source_key = ?1 AND conversation_id != ?2",
             )?;
             for line in lines {
                 if stmt.exists(params![line.key, self.conversation])? {
-                    self.elsewhere = Some(line.key.to_owned());
+                    self.elsewhere = Some(line.key.clone());
                     break;
                 }
             }
@@ -794,28 +1009,6 @@ impl BulkIndex {
         tx.execute_batch(&sql)?;
         Ok(())
     }
-}
-
-/// The conversation already holding some of these lines, if any: the first line, the
-/// last, and evenly spread ones in between. (A miss is still caught while inserting.)
-fn find_overlap(tx: &Transaction<'_>, channel: Channel, keys: &[String]) -> Result<Option<i64>> {
-    if keys.is_empty() {
-        return Ok(None);
-    }
-    let step = (keys.len() / OVERLAP_PROBES).max(1);
-    let mut stmt = tx.prepare_cached(
-        "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.source_key = ?1 AND c.channel = ?2",
-    )?;
-    for i in (0..keys.len()).step_by(step).chain([keys.len() - 1]) {
-        let hit: Option<i64> = stmt
-            .query_row(params![keys[i], channel.as_str()], |r| r.get(0))
-            .optional()?;
-        if hit.is_some() {
-            return Ok(hit);
-        }
-    }
-    Ok(None)
 }
 
 /// Folds `new` (created by this import) into `into`, the conversation that already held
@@ -1001,18 +1194,27 @@ mod tests {
             40
         );
 
-        // 200 new lines around 1 overlapping line in the middle: no probe hits it, the
-        // insert's conflict finds it and the new conversation folds into the old one.
-        let mut lines: Vec<ChatMessage> = (0..100)
+        // New lines, then one line of the old export after the first chunk (which alone
+        // decides the conversation): the insert's conflict finds it, and the new
+        // conversation folds into the old one.
+        let fresh = CHUNK + 100;
+        let mut lines: Vec<ChatMessage> = (0..fresh)
             .map(|i| line(50, "Anna", &format!("before {i}")))
             .collect();
         lines.push(all[30].clone());
         lines.extend((0..100).map(|i| line(59, "Anna", &format!("after {i}"))));
         let c = store_with(&mut store, &chat("part3", lines), &["Shop"]);
-        assert_eq!((c.imported, c.duplicates), (200, 1));
+        assert_eq!((c.imported, c.duplicates), (fresh + 100, 1));
         assert_eq!(c.conversation, a.conversation);
         assert_eq!(count(&store, "SELECT count(*) FROM conversations"), 1);
-        assert_eq!(count(&store, "SELECT count(*) FROM messages"), 240);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM messages WHERE conversation_id = (SELECT id FROM conversations)"
+            ),
+            40 + fresh as i64 + 100
+        );
+        assert_eq!(store.search("before 4150", 5).expect("search").len(), 1);
     }
 
     /// The same line written twice in the same minute is two messages, and stays two on

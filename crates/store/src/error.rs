@@ -25,6 +25,10 @@ pub enum StoreError {
     MergeRefused(String),
     #[error("cannot split: {0}")]
     SplitRefused(String),
+    #[error("a chat's lines came before the chat was begun")]
+    ChatNotBegun,
+    #[error("a chat was not ended before the next one (or the commit)")]
+    ChatNotEnded,
     #[error("change {id} cannot be undone: {reason}")]
     UndoRefused { id: i64, reason: String },
     #[error("database error: {0}")]

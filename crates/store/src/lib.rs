@@ -22,7 +22,7 @@ mod sync;
 mod time;
 
 pub use accounts::Account;
-pub use chats::{ChatStoreOptions, ChatStored};
+pub use chats::{ChatHeader, ChatSink, ChatStoreOptions, ChatStored, LineKeys};
 pub use conversations::{ConversationFilter, ConversationRow, MessageRow};
 pub use customers::{CustomerChange, CustomerDetail, CustomerRow, IdentityRow, SplitOutcome, Suggestion, normalize_name};
 pub use demo::DemoSummary;
