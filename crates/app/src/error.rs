@@ -62,7 +62,8 @@ impl From<StoreError> for AppError {
             StoreError::AlreadyExists { .. } => ErrorCode::InvalidInput,
             StoreError::MergeRefused(_)
             | StoreError::SplitRefused(_)
-            | StoreError::UndoRefused { .. } => ErrorCode::Refused,
+            | StoreError::UndoRefused { .. }
+            | StoreError::NotPending { .. } => ErrorCode::Refused,
             StoreError::BadSetting { .. } => ErrorCode::InvalidInput,
             StoreError::ChatNotBegun | StoreError::ChatNotEnded => ErrorCode::Internal,
             StoreError::Io(_) => ErrorCode::Io,

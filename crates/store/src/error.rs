@@ -29,6 +29,8 @@ pub enum StoreError {
     ChatNotBegun,
     #[error("a chat was not ended before the next one (or the commit)")]
     ChatNotEnded,
+    #[error("{what} {id} is {state}, no longer pending")]
+    NotPending { what: &'static str, id: i64, state: String },
     #[error("change {id} cannot be undone: {reason}")]
     UndoRefused { id: i64, reason: String },
     #[error("database error: {0}")]

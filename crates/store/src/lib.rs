@@ -12,6 +12,7 @@ mod customers;
 mod demo;
 mod email;
 mod error;
+mod followups;
 mod imports;
 mod open;
 mod orders;
@@ -28,6 +29,7 @@ pub use customers::{CustomerChange, CustomerDetail, CustomerRow, IdentityRow, Sp
 pub use demo::DemoSummary;
 pub use email::{EmailInput, EmailLocation, Stored};
 pub use error::StoreError;
+pub use followups::{DueFollowup, FollowupFilter, FollowupRow, FollowupRule, FollowupState, NewFollowup, RuleTrigger};
 pub use imports::{ImportProblem, ImportReport};
 pub use open::{MIGRATIONS_COUNT, Store};
 pub use orders::{OrderLineRow, OrderRow, OrdersReport};
