@@ -10,6 +10,7 @@ pub mod model;
 pub mod order;
 pub mod phone;
 pub mod text;
+pub mod template;
 pub mod threading;
 pub mod when;
 
