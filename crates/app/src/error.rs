@@ -63,7 +63,8 @@ impl From<StoreError> for AppError {
             StoreError::MergeRefused(_)
             | StoreError::SplitRefused(_)
             | StoreError::UndoRefused { .. }
-            | StoreError::NotPending { .. } => ErrorCode::Refused,
+            | StoreError::NotPending { .. }
+            | StoreError::Refused(_) => ErrorCode::Refused,
             StoreError::BadSetting { .. } => ErrorCode::InvalidInput,
             StoreError::ChatNotBegun | StoreError::ChatNotEnded => ErrorCode::Internal,
             StoreError::Io(_) => ErrorCode::Io,

@@ -1,6 +1,8 @@
 //! `shopdesk`: the command line over the same use cases the desktop app calls.
 //! Listings print a table, or JSON with `--json`. Errors go to stderr, exit code 1.
 
+mod reply;
+
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use shopdesk_app::{
@@ -108,6 +110,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reply to an email conversation: queued at once, then delivered (unless --no-wait)
+    Reply(reply::ReplyArgs),
+    /// Replies waiting, sent and failed (with the server's answer); `retry ID`, `cancel ID`
+    Outbox(reply::OutboxArgs),
+    /// Send queued replies: one run with --once, else keep running until stopped
+    Deliver(reply::DeliverArgs),
+    /// Log a reply sent by hand in a chat app (WhatsApp, Messenger, …); --whatsapp prints a wa.me link
+    ChatReply(reply::ChatReplyArgs),
     /// Full-text search over messages (Hebrew, Arabic, Polish, English; accents optional)
     Search {
         query: String,
@@ -535,6 +545,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let options = SyncOptions { once, poll_every: Duration::from_secs(poll_every.max(1)), ..SyncOptions::default() };
             sync(&db, account.as_deref(), &options, json)
         }
+        Command::Reply(args) => reply::reply(&db, args),
+        Command::Outbox(args) => reply::outbox(&db, args),
+        Command::Deliver(args) => reply::deliver(&db, args),
+        Command::ChatReply(args) => reply::chat_reply(&db, args),
         Command::Search { query, limit, json } => {
             let hits = open()?.search(&query, limit)?;
             if json {

@@ -272,6 +272,36 @@ impl RemoteMailbox for ImapMailbox {
             imap::extensions::idle::WaitOutcome::TimedOut => Ok(Wake::TimedOut),
         }
     }
+
+    fn append(&mut self, folder: &str, flags: &[&str], raw: &[u8]) -> Result<()> {
+        self.append_impl(folder, flags, raw)
+    }
+
+    fn find_message_id(&mut self, folder: &str, message_id: &str) -> Result<Option<u32>> {
+        self.find_message_id_impl(folder, message_id)
+    }
+}
+
+impl ImapMailbox {
+    fn append_impl(&mut self, folder: &str, flags: &[&str], raw: &[u8]) -> Result<()> {
+        let mut cmd = self.session.append(folder, raw);
+        cmd.flags(flags.iter().map(|f| imap::types::Flag::from(*f)));
+        cmd.finish().map(|_| ()).map_err(|e| MailboxError::from_imap(&format!("APPEND to {folder}"), e))
+    }
+
+    fn find_message_id_impl(&mut self, folder: &str, message_id: &str) -> Result<Option<u32>> {
+        // A quoted string may not hold quotes, backslashes or line breaks; a Message-ID
+        // with them is not one of ours and cannot be searched for safely.
+        if message_id.is_empty() || message_id.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+            return Ok(None);
+        }
+        self.select(folder)?;
+        let found = self
+            .session
+            .uid_search(format!("HEADER Message-ID \"<{message_id}>\""))
+            .map_err(|e| self.lost("UID SEARCH HEADER", e))?;
+        Ok(found.into_iter().min())
+    }
 }
 
 /// `1:3,7,9:10` for [1, 2, 3, 7, 9, 10] (sorted input).

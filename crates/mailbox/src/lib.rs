@@ -94,4 +94,10 @@ pub trait RemoteMailbox {
     /// Waits (IDLE, or a plain sleep where IDLE is missing) until the selected folder
     /// changes or `timeout` passes.
     fn wait_for_change(&mut self, timeout: Duration) -> Result<Wake>;
+    /// Stores `raw` in `folder` with `flags` (e.g. `\\Seen`): a sent reply's copy in Sent.
+    fn append(&mut self, folder: &str, flags: &[&str], raw: &[u8]) -> Result<()>;
+    /// The UID of a message in `folder` whose Message-ID header is `message_id` (without
+    /// angle brackets), if any: how a reply interrupted after sending is found again.
+    /// Selects `folder` read-only.
+    fn find_message_id(&mut self, folder: &str, message_id: &str) -> Result<Option<u32>>;
 }

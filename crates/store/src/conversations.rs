@@ -60,6 +60,9 @@ pub struct MessageRow {
     pub body_html: Option<String>,
     pub rfc_message_id: Option<String>,
     pub sent_by_hand: bool,
+    /// For a reply written here: its outbox state (`queued`, `sending`, `sent`, `failed`,
+    /// `cancelled`); `None` for everything else.
+    pub delivery: Option<String>,
 }
 
 const SNIPPET_CHARS: usize = 120;
@@ -149,7 +152,8 @@ impl Store {
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, m.conversation_id, m.direction, m.channel, m.author, m.sent_at, m.subject,
-                    m.body_text, m.body_html, e.rfc_message_id, m.sent_by_hand
+                    m.body_text, m.body_html, e.rfc_message_id, m.sent_by_hand,
+                    (SELECT o.state FROM outbox o WHERE o.message_id = m.id)
                FROM messages m LEFT JOIN email_headers e ON e.message_id = m.id
               WHERE m.conversation_id = ?
               ORDER BY m.sent_at, m.id",
@@ -168,6 +172,7 @@ impl Store {
                     body_html: r.get(8)?,
                     rfc_message_id: r.get(9)?,
                     sent_by_hand: r.get(10)?,
+                    delivery: r.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

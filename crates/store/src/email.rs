@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 pub enum EmailLocation {
     Imap { account_id: i64, folder: String, uidvalidity: i64, uid: i64, flags: String },
     File { path: String },
+    /// Written by Shopdesk itself (a queued reply): no place yet; sync adds its copy in
+    /// Sent as a location later.
+    Outbox,
 }
 
 /// What storing a message did.
@@ -113,7 +116,7 @@ impl Store {
 /// Writes (or hands to a writer thread) one attachment file: `(attachments dir, sha256, bytes)`.
 type FileSink<'a, 's> = dyn FnMut(&'a Path, String, &'a [u8]) -> Result<()> + 's;
 
-fn store_email_tx<'a>(
+pub(crate) fn store_email_tx<'a>(
     tx: &Transaction<'_>,
     input: &EmailInput<'a>,
     attachments_dir: Option<&'a Path>,
@@ -362,6 +365,7 @@ fn record_location(tx: &Transaction<'_>, message: i64, location: &EmailLocation,
             )?
             .execute(params![message, account_id, folder, uidvalidity, uid, flags, now])?;
         }
+        EmailLocation::Outbox => {}
         EmailLocation::File { path } => {
             let known: Option<i64> = tx
                 .prepare_cached("SELECT id FROM message_sources WHERE message_id = ?1 AND import_path = ?2")?

@@ -31,6 +31,9 @@ pub enum StoreError {
     ChatNotEnded,
     #[error("{what} {id} is {state}, no longer pending")]
     NotPending { what: &'static str, id: i64, state: String },
+    /// An action the entry's current state does not allow (the message says why).
+    #[error("{0}")]
+    Refused(String),
     #[error("change {id} cannot be undone: {reason}")]
     UndoRefused { id: i64, reason: String },
     #[error("database error: {0}")]

@@ -16,6 +16,7 @@ mod followups;
 mod imports;
 mod open;
 mod orders;
+mod outbox;
 mod search;
 mod settings;
 mod stats;
@@ -33,6 +34,7 @@ pub use followups::{DueFollowup, FollowupFilter, FollowupRow, FollowupRule, Foll
 pub use imports::{ImportProblem, ImportReport};
 pub use open::{MIGRATIONS_COUNT, Store};
 pub use orders::{OrderLineRow, OrderRow, OrdersReport};
+pub use outbox::{MAX_ATTEMPTS, NewOutbound, OutboxEntry, OutboxState, ReplyContext, backoff};
 pub use search::SearchHit;
 pub use stats::Stats;
 pub use sync::FolderState;
