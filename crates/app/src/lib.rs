@@ -5,16 +5,21 @@
 mod accounts;
 mod customers;
 mod error;
+mod followups;
 mod host;
 mod import_chat;
 mod import_mail;
 mod import_orders;
 mod outbox;
+pub mod notify;
+pub mod scheduler;
 mod secrets;
 mod sync;
 
 pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
+pub use followups::{FollowupListing, NOTIFY_NEW_MAIL, notify_new_mail};
+pub use shopdesk_store::{DueFollowup, FollowupRow, FollowupRule, FollowupState, RuleTrigger};
 pub use accounts::AccountListing;
 pub use import_chat::{ChatDryRun, ChatImportOptions, ChatImportReport, ChatSource};
 pub use import_mail::Progress;

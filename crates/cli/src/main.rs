@@ -1,6 +1,8 @@
 //! `shopdesk`: the command line over the same use cases the desktop app calls.
 //! Listings print a table, or JSON with `--json`. Errors go to stderr, exit code 1.
 
+mod followups;
+
 mod reply;
 
 use clap::{Parser, Subcommand};
@@ -110,6 +112,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One follow-up: add (with --due WHEN), done, cancel, snooze
+    #[command(subcommand)]
+    Followup(followups::FollowupCommand),
+    /// Pending follow-ups, soonest first (--due: due by the end of today)
+    Followups(followups::FollowupsArgs),
+    /// Follow-up rules: add (N days after an order is created/fulfilled), enable, disable
+    #[command(subcommand)]
+    Rule(followups::RuleCommand),
+    /// The follow-up rules
+    Rules(followups::RulesArgs),
+    /// Desktop reminders for due follow-ups until stopped (--once: what is due now, then exit)
+    Remind(followups::RemindArgs),
     /// Reply to an email conversation: queued at once, then delivered (unless --no-wait)
     Reply(reply::ReplyArgs),
     /// Replies waiting, sent and failed (with the server's answer); `retry ID`, `cancel ID`
@@ -513,6 +527,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import_chat(open()?, ChatSource::Telegram, &path, ChatImportOptions { me, date_order: None }, dry_run, json)
         }
         Command::Customer(command) => customer(open()?, command),
+        Command::Followup(command) => followups::followup(open()?, command),
+        Command::Followups(args) => followups::followups(open()?, args),
+        Command::Rule(command) => followups::rule(open()?, command),
+        Command::Rules(args) => followups::rules(open()?, args),
+        Command::Remind(args) => followups::remind(open()?, args),
         Command::Settings(SettingsCommand::Get { key }) => print_json(&open()?.setting(&key)?),
         Command::Settings(SettingsCommand::Set { key, value }) => {
             let value = open()?.set_setting(&key, &value)?;

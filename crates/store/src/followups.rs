@@ -15,7 +15,7 @@ use crate::time::{ser_opt_rfc3339, ser_rfc3339};
 use crate::{Result, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
-use shopdesk_core::{ConversationId, CustomerId, DAY, FollowupId, Millis, text};
+use shopdesk_core::{ConversationId, CustomerId, DAY, FollowupId, MessageId, Millis, text};
 
 const SNIPPET_CHARS: usize = 100;
 
@@ -345,7 +345,11 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (mut due, conversation) in rows {
-            due.snippet = last_snippet(&self.conn, due.customer_id, conversation.map(ConversationId))?;
+            due.snippet = last_snippet(
+                &self.conn,
+                due.customer_id,
+                conversation.map(ConversationId),
+            )?;
             out.push(due);
         }
         Ok(out)
@@ -493,6 +497,46 @@ impl Store {
             }
             Ok(made)
         })
+    }
+}
+
+/// A customer's message as a new-mail notification shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    pub message: MessageId,
+    pub customer_id: CustomerId,
+    pub customer_name: String,
+    pub subject: Option<String>,
+    pub snippet: String,
+}
+
+impl Store {
+    /// Of `ids`, the messages customers wrote (direction `in`), in the order given, with
+    /// the conversation's customer: what a new-mail notification needs.
+    pub fn inbound_messages(&self, ids: &[MessageId]) -> Result<Vec<InboundMessage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.customer_id, c.name, m.subject, m.body_text
+               FROM messages m
+               JOIN conversations v ON v.id = m.conversation_id
+               JOIN customers c ON c.id = v.customer_id
+              WHERE m.id = ?1 AND m.direction = 'in'",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            let found = stmt
+                .query_row([id.0], |r| {
+                    Ok(InboundMessage {
+                        message: *id,
+                        customer_id: CustomerId(r.get(0)?),
+                        customer_name: r.get(1)?,
+                        subject: r.get(2)?,
+                        snippet: text::preview(&r.get::<_, String>(3)?, SNIPPET_CHARS),
+                    })
+                })
+                .optional()?;
+            out.extend(found);
+        }
+        Ok(out)
     }
 }
 
@@ -781,6 +825,29 @@ mod tests {
             "only the fulfilment rule"
         );
         assert!(!store.followup_rules().expect("rules")[0].enabled);
+    }
+
+    /// Only customers' messages are new mail: the shop's own and unknown ids are left out.
+    #[test]
+    fn inbound_messages_only_customers() {
+        let store = store();
+        customer_writes(&store, T0, "hello there");
+        store
+            .conn
+            .execute(
+                "INSERT INTO messages(conversation_id, direction, channel, sent_at, body_text, source_key, created_at)
+                 VALUES (1, 'out', 'email', 5, 'our answer', 'out1', 5)",
+                [],
+            )
+            .expect("out");
+        let got = store
+            .inbound_messages(&[MessageId(1), MessageId(2), MessageId(99)])
+            .expect("read");
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].customer_name.as_str(), got[0].snippet.as_str()),
+            ("Anna Kowalska", "hello there")
+        );
     }
 
     /// The scheduler's "when next" question is answered from the followups_due index.
