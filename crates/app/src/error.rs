@@ -24,6 +24,10 @@ pub enum ErrorCode {
     /// A merge, split or undo that the current state does not allow (the message says
     /// why, e.g. which later change to undo first).
     Refused,
+    /// A saved reply with an unknown variable or unbalanced braces (refused at save).
+    InvalidTemplate,
+    /// A template variable with no value for this conversation (e.g. no order).
+    MissingTemplateValue,
     Database,
     Io,
     Internal,
@@ -66,6 +70,7 @@ impl From<StoreError> for AppError {
             | StoreError::NotPending { .. }
             | StoreError::Refused(_) => ErrorCode::Refused,
             StoreError::BadSetting { .. } => ErrorCode::InvalidInput,
+            StoreError::BadTemplate { .. } => ErrorCode::InvalidTemplate,
             StoreError::ChatNotBegun | StoreError::ChatNotEnded => ErrorCode::Internal,
             StoreError::Io(_) => ErrorCode::Io,
             StoreError::Open { .. } | StoreError::Migration(_) | StoreError::Sqlite(_) => ErrorCode::Database,

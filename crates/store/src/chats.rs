@@ -326,18 +326,14 @@ impl ChatSink<'_, '_> {
                 conversation = other;
             }
         }
-        // A customer's new line wakes a snoozed, pending or closed conversation (as mail does).
+        // A customer's new line wakes the conversation and cancels a "send later" reply (as mail does).
         let newest_inbound: Option<Millis> = tx.query_row(
             "SELECT max(sent_at) FROM messages WHERE id > ?1 AND conversation_id = ?2 AND direction = 'in'",
             params![target.before, conversation],
             |r| r.get(0),
         )?;
         if let Some(at) = newest_inbound {
-            tx.prepare_cached(
-                "UPDATE conversations SET status = 'open', snoozed_until = NULL
-                  WHERE id = ?1 AND status != 'open' AND last_inbound_at = ?2",
-            )?
-            .execute(params![conversation, at])?;
+            crate::workflow::on_customer_message_tx(tx, conversation, at, self.now)?;
         }
         for person in &chat.people {
             let customer = live_customer(tx, person.customer)?;

@@ -199,13 +199,9 @@ pub(crate) fn store_email_tx<'a>(
     record_location(tx, message, &input.location, now)?;
     store_attachments(tx, message, p, attachments_dir, files)?;
 
-    // A customer's mail wakes a snoozed, pending or closed conversation.
+    // A customer's mail wakes the conversation and cancels a "send later" reply.
     if direction == Direction::In {
-        tx.prepare_cached(
-            "UPDATE conversations SET status = 'open', snoozed_until = NULL
-              WHERE id = ?1 AND status != 'open' AND last_inbound_at = ?2",
-        )?
-        .execute(params![conversation, sent_at])?;
+        crate::workflow::on_customer_message_tx(tx, conversation, sent_at, now)?;
     }
     Ok(Stored::New { message: MessageId(message), conversation: ConversationId(conversation), customer })
 }

@@ -31,6 +31,9 @@ pub enum StoreError {
     ChatNotEnded,
     #[error("{what} {id} is {state}, no longer pending")]
     NotPending { what: &'static str, id: i64, state: String },
+    /// A saved reply that cannot be saved: which part (name, language, subject, body) and why.
+    #[error("template {part}: {reason}")]
+    BadTemplate { part: &'static str, reason: String },
     /// An action the entry's current state does not allow (the message says why).
     #[error("{0}")]
     Refused(String),

@@ -21,7 +21,9 @@ mod search;
 mod settings;
 mod stats;
 mod sync;
+mod templates;
 mod time;
+mod workflow;
 
 pub use accounts::Account;
 pub use chats::{ChatHeader, ChatSink, ChatStoreOptions, ChatStored, LineKeys};
@@ -38,5 +40,7 @@ pub use outbox::{MAX_ATTEMPTS, NewOutbound, OutboxEntry, OutboxState, ReplyConte
 pub use search::SearchHit;
 pub use stats::Stats;
 pub use sync::FolderState;
+pub use templates::{Saved, TemplateRow, template_language};
+pub use workflow::{CANCELLED_BY_CUSTOMER, CustomerMessageEffect, EventRow, NoteRow, NoteTarget, TeamMember};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
