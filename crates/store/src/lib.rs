@@ -32,7 +32,7 @@ pub use customers::{CustomerChange, CustomerDetail, CustomerRow, IdentityRow, Sp
 pub use demo::DemoSummary;
 pub use email::{EmailInput, EmailLocation, Stored};
 pub use error::StoreError;
-pub use followups::{DueFollowup, FollowupFilter, FollowupRow, FollowupRule, FollowupState, NewFollowup, RuleTrigger};
+pub use followups::{DueFollowup, FollowupFilter, FollowupRow, FollowupRule, FollowupState, InboundMessage, NewFollowup, RuleTrigger};
 pub use imports::{ImportProblem, ImportReport};
 pub use open::{MIGRATIONS_COUNT, Store};
 pub use orders::{OrderLineRow, OrderRow, OrdersReport};
