@@ -31,6 +31,17 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
+/// How long after an interrupted attempt its Message-ID is looked for before it counts as
+/// not delivered: the server files its receipt copy within seconds of accepting.
+const RECOVERY_GRACE: Millis = 60_000;
+
+fn earliest(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Environment variable of the crash test hook (see the module docs).
 pub const CRASH_AFTER_SMTP_ENV: &str = "SHOPDESK_TEST_CRASH_AFTER_SMTP";
 
@@ -325,6 +336,7 @@ impl App {
             .and_then(|f| f.iter().find(|f| f.role == FolderRole::Inbox))
             .map(|f| f.name.clone());
 
+        let mut recheck_at: Option<Millis> = None;
         for entry in self
             .store
             .outbox_in_state(OutboxState::Sending)?
@@ -348,9 +360,19 @@ impl App {
                     break;
                 }
             }
+            let claimed = entry.next_attempt_at.unwrap_or(0);
             if found {
                 self.store.outbox_mark_sent(entry.id, now)?;
                 report.recovered.push(entry.id);
+            } else if now - claimed < RECOVERY_GRACE {
+                // The server may still be filing its receipt copy: look again later
+                // rather than risk sending twice.
+                report.problems.push(format!(
+                    "outbox {}: interrupted while sending; checking again shortly",
+                    entry.id
+                ));
+                let at = claimed + RECOVERY_GRACE;
+                recheck_at = Some(recheck_at.map_or(at, |t| t.min(at)));
             } else {
                 // Not delivered: back in the queue, sent below like any due entry.
                 self.store.outbox_mark_failed(
@@ -423,7 +445,7 @@ impl App {
                 }
             }
         }
-        report.next_due = self.store.outbox_next_due()?;
+        report.next_due = earliest(self.store.outbox_next_due()?, recheck_at);
         Ok(report)
     }
 
@@ -483,8 +505,9 @@ impl App {
             report.recovered.extend(one.recovered);
             report.failed.extend(one.failed);
             report.problems.extend(one.problems);
+            report.next_due = earliest(report.next_due, one.next_due);
         }
-        report.next_due = self.store.outbox_next_due()?;
+        report.next_due = earliest(report.next_due, self.store.outbox_next_due()?);
         Ok(report)
     }
 

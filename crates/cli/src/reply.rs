@@ -44,7 +44,7 @@ pub struct ReplyArgs {
 pub struct OutboxArgs {
     #[command(subcommand)]
     action: Option<OutboxAction>,
-    #[arg(long)]
+    #[arg(long, global = true)]
     json: bool,
 }
 
