@@ -142,6 +142,17 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     })
 }
 
+/// The customer's last email: Message-ID, References, Reply-To or From, author, subject,
+/// receiving account.
+type LastInbound = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
 impl Store {
     /// Queues a reply: the timeline row (through the email path, so it threads into
     /// `conversation` and sync later recognises its copy) and the outbox row, in one
@@ -344,7 +355,7 @@ impl Store {
             subject,
             ..ReplyContext::default()
         };
-        let last: Option<(Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>)> = self
+        let last: Option<LastInbound> = self
             .conn
             .query_row(
                 "SELECT e.rfc_message_id, e.refs, coalesce(e.reply_to, e.from_addr), m.author, m.subject,
