@@ -28,7 +28,7 @@ pub use shopdesk_store::{CustomerChange, CustomerDetail, SplitOutcome, Suggestio
 pub use import_orders::OrdersImportReport;
 pub use shopdesk_ingest::orders::{OrderFormat, minor_digits};
 pub use shopdesk_store::{OrderLineRow, OrderRow};
-pub use outbox::{CRASH_AFTER_SMTP_ENV, DeliveryReport, FailedAttempt, ReplyDraft, wa_me_link};
+pub use outbox::{BackgroundDelivery, CRASH_AFTER_SMTP_ENV, DeliveryReport, FailedAttempt, ReplyDraft, wa_me_link};
 pub use shopdesk_store::{OutboxEntry, OutboxState};
 pub use secrets::{MemorySecrets, OsKeyring, SecretStore};
 pub use sync::{BackgroundSync, FolderReport, SyncEvent, SyncOptions, SyncReport, SyncStatus};

@@ -606,3 +606,45 @@ pub fn wa_me_link(e164: &str, text: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The delivery loop on its own thread with its own database connection, for as long as
+/// this value lives (the desktop app keeps it; dropping it stops the thread after its
+/// current wait). Call [`BackgroundDelivery::wake`] after queuing a reply so it goes out
+/// at once instead of at the next look.
+pub struct BackgroundDelivery {
+    wake: std::sync::mpsc::Sender<()>,
+}
+
+impl BackgroundDelivery {
+    pub fn start(
+        db: &std::path::Path,
+        secrets: std::sync::Arc<dyn SecretStore>,
+        on_report: impl Fn(std::result::Result<&DeliveryReport, &AppError>) + Send + 'static,
+    ) -> Result<BackgroundDelivery> {
+        let mut app = App::open(db, crate::SystemHost)?;
+        let (wake, wait) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("delivery".into())
+            .spawn(move || {
+                app.delivery_loop(
+                    secrets.as_ref(),
+                    &wait,
+                    Duration::from_secs(60),
+                    &mut |r| on_report(Ok(r)),
+                    &mut |e| on_report(Err(e)),
+                );
+            })
+            .map_err(|e| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("cannot start the delivery thread: {e}"),
+                )
+            })?;
+        Ok(BackgroundDelivery { wake })
+    }
+
+    /// Delivers now (a reply was queued or retried).
+    pub fn wake(&self) {
+        let _ = self.wake.send(());
+    }
+}

@@ -465,3 +465,39 @@ fn chat_reply_is_logged_with_a_wa_me_link() {
     assert!(app.log_chat_reply(conversation, "again", "copy").is_ok());
     assert!(app.log_chat_reply(conversation, "x", "sms").is_err());
 }
+
+/// With nothing queued the loop runs once and then sleeps (no polling: one report while
+/// it waits); a wake runs it again; dropping the sender ends it.
+#[test]
+fn delivery_loop_sleeps_until_woken() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut app = app(dir.path());
+    let (wake, wait) = std::sync::mpsc::channel();
+    let (reports_tx, reports) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let secrets = crate::MemorySecrets::default();
+        app.delivery_loop(
+            &secrets,
+            &wait,
+            Duration::from_secs(3600),
+            &mut |r| {
+                let _ = reports_tx.send(r.clone());
+            },
+            &mut |e| panic!("{e}"),
+        );
+    });
+    let first = reports
+        .recv_timeout(Duration::from_secs(5))
+        .expect("first run");
+    assert_eq!(first, DeliveryReport::default());
+    assert!(
+        reports.recv_timeout(Duration::from_millis(300)).is_err(),
+        "ran again without a reason"
+    );
+    wake.send(()).expect("wake");
+    reports
+        .recv_timeout(Duration::from_secs(5))
+        .expect("woken run");
+    drop(wake);
+    handle.join().expect("loop ended");
+}
