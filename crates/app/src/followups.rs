@@ -78,6 +78,7 @@ impl App {
             reason: note.to_owned(),
         };
         let id = self.store.add_followup(&new, ACTOR, now)?;
+        self.reminders.changed();
         Ok(self.store.followup(id)?)
     }
 
@@ -98,11 +99,15 @@ impl App {
     }
 
     pub fn finish_followup(&mut self, id: FollowupId) -> Result<()> {
-        Ok(self.store.finish_followup(id, ACTOR, self.host.now())?)
+        self.store.finish_followup(id, ACTOR, self.host.now())?;
+        self.reminders.changed();
+        Ok(())
     }
 
     pub fn cancel_followup(&mut self, id: FollowupId) -> Result<()> {
-        Ok(self.store.cancel_followup(id, ACTOR, self.host.now())?)
+        self.store.cancel_followup(id, ACTOR, self.host.now())?;
+        self.reminders.changed();
+        Ok(())
     }
 
     /// Moves a pending follow-up to a later time; it notifies again then.
@@ -118,6 +123,7 @@ impl App {
             ));
         }
         self.store.snooze_followup(id, until, ACTOR, now)?;
+        self.reminders.changed();
         Ok(self.store.followup(id)?)
     }
 
@@ -165,6 +171,7 @@ impl App {
             .set_followup_rule_enabled(id, enabled, ACTOR, now)?;
         if enabled {
             self.store.apply_followup_rules(now)?;
+            self.reminders.changed();
         }
         Ok(())
     }
@@ -172,6 +179,12 @@ impl App {
     /// Makes the follow-ups rules call for (after an order import, and by the scheduler).
     pub fn apply_followup_rules(&mut self) -> Result<usize> {
         Ok(self.store.apply_followup_rules(self.host.now())?)
+    }
+
+    /// Wakes the reminder scheduler running over this App: for changes it cannot see
+    /// otherwise (an order import, for the rules). Follow-up edits here do it themselves.
+    pub fn followups_changed(&self) {
+        self.reminders.changed();
     }
 
     /// The tray badge: pending follow-ups due now (shown or not).
@@ -243,4 +256,3 @@ fn new_mail_enabled(store: &Store) -> Result<bool> {
         .and_then(|v| v.as_bool())
         .unwrap_or(true))
 }
-

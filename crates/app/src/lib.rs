@@ -54,13 +54,15 @@ pub fn default_db_path() -> Result<PathBuf> {
 pub struct App {
     store: Store,
     host: Box<dyn Host>,
+    /// Pokes the reminder scheduler running over this App when follow-ups change.
+    reminders: scheduler::SchedulerHandle,
 }
 
 impl App {
     /// Opens (creating if missing) the database at `path`.
     pub fn open(path: &Path, host: impl Host) -> Result<App> {
         ensure_parent_dir(path)?;
-        Ok(App { store: Store::open(path)?, host: Box::new(host) })
+        Ok(App { store: Store::open(path)?, host: Box::new(host), reminders: scheduler::SchedulerHandle::default() })
     }
 
     /// What the desktop app does on start: open `path`, and if nothing exists there yet

@@ -56,6 +56,9 @@ impl Default for SchedulerOptions {
 /// `snoozed_until`).
 pub type TimedJob = Box<dyn FnMut(&mut App, Millis) -> Result<Option<Millis>> + Send>;
 
+/// Receives what each round did.
+type EventSink = Box<dyn FnMut(&SchedulerEvent) + Send>;
+
 /// What a round did, for logs and the window's tray badge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchedulerEvent {
@@ -78,9 +81,10 @@ pub struct SchedulerHandle {
 
 impl SchedulerHandle {
     /// Something was added or changed (a follow-up, a snooze, a rule): re-evaluate now.
-    /// A poke before the scheduler sleeps is kept, never lost.
+    /// A poke while the scheduler is in a round is kept for the sleep after it; with no
+    /// scheduler running it is a no-op.
     pub fn changed(&self) {
-        self.wake.notify_one();
+        self.wake.notify_waiters();
     }
 
     /// How many rounds the scheduler has run (each is one wake-up).
@@ -96,21 +100,23 @@ pub struct Scheduler {
     options: SchedulerOptions,
     jobs: Vec<TimedJob>,
     handle: SchedulerHandle,
-    on_event: Option<Box<dyn FnMut(&SchedulerEvent) + Send>>,
+    on_event: Option<EventSink>,
 }
 
 impl Scheduler {
+    /// A scheduler over `app`: every follow-up change made through this `App` wakes it.
     pub fn new(
         app: Arc<Mutex<App>>,
         notifier: Arc<dyn Notifier>,
         options: SchedulerOptions,
     ) -> Scheduler {
+        let handle = app.lock().map(|a| a.reminders.clone()).unwrap_or_default();
         Scheduler {
             app,
             notifier,
             options,
             jobs: Vec::new(),
-            handle: SchedulerHandle::default(),
+            handle,
             on_event: None,
         }
     }
@@ -133,28 +139,31 @@ impl Scheduler {
 
     /// Runs until the task is dropped or aborted.
     pub async fn run(mut self) {
+        let wake = self.handle.wake.clone();
         loop {
+            // Listen before the round reads the database, so a change made during the
+            // round still wakes the sleep after it; pokes from before need no keeping,
+            // the round reads everything afresh.
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let (now, next) = self.round();
-            let delay = match next {
-                Some(at) => Some(Duration::from_millis(
-                    u64::try_from(at.saturating_sub(now)).unwrap_or(0),
-                )),
-                None => None,
-            };
+            let delay = next.map(|at| {
+                Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+            });
             let delay = match (delay, self.options.recheck_every) {
                 (Some(d), Some(cap)) => Some(d.min(cap)),
                 (Some(d), None) => Some(d),
                 (None, cap) => cap,
             };
-            let wake = self.handle.wake.clone();
             match delay {
                 Some(d) => {
                     tokio::select! {
                         () = tokio::time::sleep(d) => {}
-                        () = wake.notified() => {}
+                        () = &mut notified => {}
                     }
                 }
-                None => wake.notified().await,
+                None => notified.await,
             }
         }
     }
@@ -207,7 +216,7 @@ impl Scheduler {
         }
         drop(app);
         if let Some(f) = &mut self.on_event {
-            events.iter().for_each(|e| f(e));
+            events.iter().for_each(f);
         }
         (now, next)
     }
@@ -333,15 +342,17 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         assert_eq!(handle.rounds(), 1);
         task.abort();
+        // The second scheduler shares the App's handle, so count its rounds from here.
         let (notifier2, handle2, task2) = start(&app, SchedulerOptions::default());
         tokio::time::sleep(Duration::from_secs(3600) + Duration::from_millis(1)).await;
-        assert_eq!(handle2.rounds(), 61);
+        assert_eq!(handle2.rounds() - 1, 61);
         task2.abort();
         assert!(notifier.taken().is_empty() && notifier2.taken().is_empty());
     }
 
     /// A follow-up due in 2 s is shown exactly at its due time (not before), once, and a
-    /// follow-up added while the scheduler sleeps wakes it through `changed`.
+    /// follow-up added through the App while the scheduler sleeps (with no timer at all)
+    /// wakes it and is shown at its time.
     #[tokio::test(start_paused = true)]
     async fn fires_at_due_time_once() {
         let dir = tempfile::tempdir().expect("dir");
@@ -363,9 +374,9 @@ mod tests {
         let rounds = handle.rounds();
         assert_eq!(rounds, 2, "one round at start, one at the due time");
 
+        // Added through the same App: that alone wakes the sleeping scheduler.
         let due = app.lock().expect("lock").now() + 10_000;
         add(&app, 2, due, false);
-        handle.changed();
         tokio::time::sleep(Duration::from_millis(10_001)).await;
         let shown = notifier.taken();
         assert_eq!(shown.len(), 1);
