@@ -22,6 +22,14 @@ const SETTINGS: &[(&str, &str)] = &[
         "a two-letter country code, e.g. IL or PL",
     ),
     ("own_addresses", "a JSON list of email addresses"),
+    (
+        "shop_name",
+        "the shop's name as customers know it, e.g. \"Sklep Ania\"",
+    ),
+    (
+        "default_language",
+        "the language of saved replies when the customer's is unknown: he, ar, pl or en",
+    ),
 ];
 
 impl App {
@@ -76,6 +84,10 @@ impl App {
             .unwrap_or_else(|_| serde_json::Value::String(raw.trim().to_owned()));
         let ok = match key {
             "default_phone_region" => value.as_str().is_some_and(is_known_region),
+            "shop_name" => value.as_str().is_some_and(|v| !v.trim().is_empty()),
+            "default_language" => value
+                .as_str()
+                .is_some_and(|v| shopdesk_core::template::normalize_language(v).is_some()),
             _ => value
                 .as_array()
                 .is_some_and(|items| items.iter().all(serde_json::Value::is_string)),
@@ -90,6 +102,12 @@ impl App {
             ("default_phone_region", serde_json::Value::String(r)) => {
                 serde_json::Value::String(r.to_ascii_uppercase())
             }
+            ("shop_name", serde_json::Value::String(n)) => {
+                serde_json::Value::String(n.trim().to_owned())
+            }
+            ("default_language", serde_json::Value::String(l)) => serde_json::Value::String(
+                shopdesk_core::template::normalize_language(&l).unwrap_or(l),
+            ),
             (_, v) => v,
         };
         self.store.set_setting(key, &value)?;

@@ -15,6 +15,8 @@ pub mod notify;
 pub mod scheduler;
 mod secrets;
 mod sync;
+mod templates;
+mod workflow;
 
 pub use error::{AppError, ErrorCode};
 pub use host::{FixedHost, Host, SystemHost};
@@ -31,6 +33,9 @@ pub use shopdesk_store::{OrderLineRow, OrderRow};
 pub use outbox::{BackgroundDelivery, CRASH_AFTER_SMTP_ENV, DeliveryReport, FailedAttempt, ReplyDraft, wa_me_link};
 pub use shopdesk_store::{OutboxEntry, OutboxState};
 pub use secrets::{MemorySecrets, OsKeyring, SecretStore};
+pub use shopdesk_store::{EventRow, NoteRow, NoteTarget, Saved, TeamMember, TemplateRow};
+pub use templates::{DEFAULT_LANGUAGE, Rendered, SHOP_NAME};
+pub use workflow::SnoozeUntil;
 pub use sync::{BackgroundSync, FolderReport, SyncEvent, SyncOptions, SyncReport, SyncStatus};
 pub use shopdesk_store::{
     Account, ConversationFilter, ConversationRow, CustomerRow, DemoSummary, ImportProblem, ImportReport, MessageRow, SearchHit, Stats,

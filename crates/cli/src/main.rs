@@ -4,6 +4,7 @@
 mod followups;
 
 mod reply;
+mod workflow;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -132,6 +133,20 @@ enum Command {
     Deliver(reply::DeliverArgs),
     /// Log a reply sent by hand in a chat app (WhatsApp, Messenger, …); --whatsapp prints a wa.me link
     ChatReply(reply::ChatReplyArgs),
+    /// Saved replies: add, list, render for a conversation, delete
+    #[command(subcommand)]
+    Template(workflow::TemplateCommand),
+    /// One conversation's workflow: status, priority, tag, assign, snooze, events
+    #[command(subcommand)]
+    Conversation(workflow::ConversationCommand),
+    /// Internal notes (never sent): add
+    #[command(subcommand)]
+    Note(workflow::NoteCommand),
+    /// A customer's internal notes, oldest first
+    Notes(workflow::NotesArgs),
+    /// The people using the app: add, list, me
+    #[command(subcommand)]
+    Team(workflow::TeamCommand),
     /// Full-text search over messages (Hebrew, Arabic, Polish, English; accents optional)
     Search {
         query: String,
@@ -527,6 +542,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import_chat(open()?, ChatSource::Telegram, &path, ChatImportOptions { me, date_order: None }, dry_run, json)
         }
         Command::Customer(command) => customer(open()?, command),
+        Command::Template(command) => workflow::template(open()?, command),
+        Command::Conversation(command) => workflow::conversation(open()?, command),
+        Command::Note(command) => workflow::note(open()?, command),
+        Command::Notes(args) => workflow::notes(open()?, args),
+        Command::Team(command) => workflow::team(open()?, command),
         Command::Followup(command) => followups::followup(open()?, command),
         Command::Followups(args) => followups::followups(open()?, args),
         Command::Rule(command) => followups::rule(open()?, command),
