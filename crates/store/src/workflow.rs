@@ -127,7 +127,7 @@ pub(crate) fn on_customer_message_tx(
     }
     let cancelled: Vec<i64> = tx
         .prepare_cached(
-            "UPDATE outbox SET state = 'cancelled', last_error = ?4
+            "UPDATE outbox SET state = 'cancelled', last_error = ?4, next_attempt_at = NULL
               WHERE conversation_id = ?1 AND state = 'queued' AND cancel_on_reply = 1
                 AND send_after IS NOT NULL AND send_after > ?3 AND created_at < ?2
              RETURNING id",
