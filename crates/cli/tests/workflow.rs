@@ -554,3 +554,98 @@ fn notes_are_internal() {
             .contains("does not exist")
     );
 }
+
+/// Acceptance: a reply scheduled with `reply --send-at` is cancelled when the customer
+/// writes first (the outbox says why); one sent with `--keep-on-reply` stays queued.
+#[test]
+fn scheduled_reply_is_cancelled_when_the_customer_writes_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = shop(dir.path());
+    sql(
+        &db,
+        "INSERT INTO accounts(name, email, username, imap_host, imap_port, imap_tls, smtp_host, smtp_port,
+                              smtp_tls, created_at)
+         VALUES ('shop', 'hello@shop.test', 'hello', '127.0.0.1', 1, 'none', '127.0.0.1', 1, 'none', 0)",
+    );
+    let body = write(dir.path(), "reply.txt", "Paczka wyjdzie jutro.");
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(3);
+    let later = later.to_string();
+    let body = body.to_str().expect("path");
+    let cancel = ok_json(
+        &db,
+        &[
+            "reply",
+            "1",
+            "--body-file",
+            body,
+            "--send-at",
+            &later,
+            "--json",
+        ],
+    );
+    let keep = ok_json(
+        &db,
+        &[
+            "reply",
+            "1",
+            "--body-file",
+            body,
+            "--send-at",
+            &later,
+            "--keep-on-reply",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (cancel["state"].as_str(), keep["state"].as_str()),
+        (Some("queued"), Some("queued"))
+    );
+
+    // The customer writes a minute from now, before either reply is due.
+    let date = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(1))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%a, %d %b %Y %H:%M:%S +0000")
+        .to_string();
+    let mail = write(
+        dir.path(),
+        "again.eml",
+        &eml(
+            "a3@example.pl",
+            &date,
+            Some("a1@example.pl"),
+            "Już nieważne, dziękuję",
+        ),
+    );
+    ok_json(
+        &db,
+        &[
+            "import",
+            "mail",
+            mail.to_str().expect("path"),
+            "--me",
+            "hello@shop.test",
+            "--json",
+        ],
+    );
+
+    let outbox = ok_json(&db, &["outbox", "--json"]);
+    let state = |id: &Value| {
+        outbox
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["id"] == *id))
+            .map(|r| {
+                (
+                    r["state"].as_str().unwrap_or("").to_owned(),
+                    r["last_error"].as_str().map(str::to_owned),
+                )
+            })
+    };
+    assert_eq!(
+        state(&cancel["id"]),
+        Some((
+            "cancelled".to_owned(),
+            Some("cancelled: the customer wrote first".to_owned())
+        ))
+    );
+    assert_eq!(state(&keep["id"]), Some(("queued".to_owned(), None)));
+}
