@@ -89,8 +89,10 @@ impl App {
                 .and_then(order_status)
                 .map(|s| order_status_text(&s, lang)),
             order_total: order.as_ref().and_then(|o| {
-                o.total_minor
-                    .map(|t| format_money(t, o.currency.as_deref(), lang))
+                o.total_minor.map(|t| {
+                    let digits = shopdesk_ingest::orders::minor_digits(o.currency.as_deref());
+                    format_money(t, digits, o.currency.as_deref(), lang)
+                })
             }),
             agent_name: self.store.me()?.map(|m| m.name),
             shop_name: self.setting_string(SHOP_NAME)?,

@@ -321,15 +321,24 @@ pub fn choose_language<'a>(
     available.first().copied()
 }
 
-/// An amount in minor units as the customer reads it: `149.90 ILS`, Polish `149,90 PLN`.
-pub fn format_money(minor: i64, currency: Option<&str>, language: &str) -> String {
+/// An amount in minor units with `digits` decimals (2 for most currencies, 0 for JPY, 3
+/// for KWD) as the customer reads it: `149.90 ILS`, Polish `149,90 PLN`, `1500 JPY`.
+pub fn format_money(minor: i64, digits: u32, currency: Option<&str>, language: &str) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     let sep = match normalize_language(language).as_deref() {
         Some("pl") => ',',
         _ => '.',
     };
-    let amount = format!("{sign}{}{sep}{:02}", abs / 100, abs % 100);
+    let amount = match 10u64.checked_pow(digits) {
+        Some(scale) if digits > 0 => format!(
+            "{sign}{}{sep}{:0width$}",
+            abs / scale,
+            abs % scale,
+            width = digits as usize
+        ),
+        _ => format!("{sign}{abs}"),
+    };
     match currency.map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) => format!("{amount} {c}"),
         None => amount,
@@ -566,9 +575,11 @@ mod tests {
     /// Money and statuses read naturally per language; unknown statuses pass through.
     #[test]
     fn money_and_status() {
-        assert_eq!(format_money(14990, Some("PLN"), "pl"), "149,90 PLN");
-        assert_eq!(format_money(5, Some("ILS"), "he"), "0.05 ILS");
-        assert_eq!(format_money(-1250, None, "en"), "-12.50");
+        assert_eq!(format_money(14990, 2, Some("PLN"), "pl"), "149,90 PLN");
+        assert_eq!(format_money(5, 2, Some("ILS"), "he"), "0.05 ILS");
+        assert_eq!(format_money(-1250, 2, None, "en"), "-12.50");
+        assert_eq!(format_money(1500, 0, Some("JPY"), "en"), "1500 JPY");
+        assert_eq!(format_money(12345, 3, Some("KWD"), "ar"), "12.345 KWD");
         assert_eq!(order_status_text("fulfilled", "he"), "נשלחה");
         assert_eq!(
             order_status_text("Partially fulfilled", "pl"),
