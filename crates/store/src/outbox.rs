@@ -317,23 +317,6 @@ impl Store {
         Ok(entry)
     }
 
-    /// The customer wrote first: cancels the conversation's scheduled replies (send later
-    /// still in the future, `cancel_on_reply` set). Returns the cancelled entries' ids.
-    pub fn cancel_scheduled_on_reply(
-        &mut self,
-        conversation: ConversationId,
-        now: Millis,
-    ) -> Result<Vec<i64>> {
-        let mut stmt = self.conn.prepare_cached(
-            "UPDATE outbox SET state = 'cancelled', next_attempt_at = NULL
-              WHERE conversation_id = ?1 AND state = 'queued' AND cancel_on_reply = 1 AND send_after > ?2
-              RETURNING id",
-        )?;
-        Ok(stmt
-            .query_map(params![conversation.0, now], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?)
-    }
-
     /// Whom and what a reply to `conversation` answers.
     pub fn reply_context(&self, conversation: ConversationId) -> Result<ReplyContext> {
         let head: Option<(String, Option<String>, i64)> = self

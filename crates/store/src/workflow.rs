@@ -91,6 +91,20 @@ fn conversation_exists(tx: &rusqlite::Connection, id: ConversationId) -> Result<
     })
 }
 
+impl Store {
+    /// Applies [`on_customer_message_tx`] on its own, for a customer message that did not
+    /// come through the mail or chat store (and for tests of the rule). Returns the
+    /// cancelled outbox entries.
+    pub fn customer_wrote(
+        &mut self,
+        conversation: ConversationId,
+        sent_at: Millis,
+        now: Millis,
+    ) -> Result<Vec<i64>> {
+        self.write(|tx| Ok(on_customer_message_tx(tx, conversation.0, sent_at, now)?.cancelled))
+    }
+}
+
 /// A customer wrote in `conversation` (a message sent at `sent_at`, stored at `now`):
 /// - the conversation wakes (snoozed, pending or closed → open) if this is its newest
 ///   customer message, so a late-arriving old message changes nothing;

@@ -386,7 +386,7 @@ fn send_later_and_cancel() {
     assert_eq!(report.next_due, Some(NOW + 3_600_000));
     assert_eq!(
         app.store
-            .cancel_scheduled_on_reply(conversation, NOW + 1000)
+            .customer_wrote(conversation, NOW + 1000, NOW + 1000)
             .expect("cancel"),
         vec![later.id]
     );
