@@ -23,6 +23,10 @@ const SETTINGS: &[(&str, &str)] = &[
     ),
     ("own_addresses", "a JSON list of email addresses"),
     (
+        "notify_new_mail",
+        "true or false: a desktop notification for new customer mail while the app runs",
+    ),
+    (
         "shop_name",
         "the shop's name as customers know it, e.g. \"Sklep Ania\"",
     ),
@@ -85,6 +89,7 @@ impl App {
         let ok = match key {
             "default_phone_region" => value.as_str().is_some_and(is_known_region),
             "shop_name" => value.as_str().is_some_and(|v| !v.trim().is_empty()),
+            "notify_new_mail" => value.is_boolean(),
             "default_language" => value
                 .as_str()
                 .is_some_and(|v| shopdesk_core::template::normalize_language(v).is_some()),

@@ -256,3 +256,63 @@ fn new_mail_enabled(store: &Store) -> Result<bool> {
         .and_then(|v| v.as_bool())
         .unwrap_or(true))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::RecordingNotifier;
+    use crate::{ConversationFilter, FixedHost};
+
+    /// New customer mail makes one notification naming the customer, the shop's own mail
+    /// none; with `notify_new_mail` set to false nothing is shown.
+    #[test]
+    fn new_mail_notifies_unless_turned_off() {
+        let dir = tempfile::tempdir().expect("dir");
+        let host = FixedHost {
+            now: 1_800_000_000_000,
+            tz: jiff::tz::TimeZone::UTC,
+        };
+        let mut app = App::open(&dir.path().join("t.db"), host).expect("open");
+        let mail = dir.path().join("mail");
+        std::fs::create_dir_all(&mail).expect("dir");
+        let eml = |from: &str, id: &str, body: &str| {
+            format!(
+                "From: {from}\r\nTo: shop@myshop.example\r\nSubject: Parcel\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\
+                 Message-ID: <{id}@x.test>\r\n\r\n{body}\r\n"
+            )
+        };
+        std::fs::write(
+            mail.join("a.eml"),
+            eml("\"Anna Nowak\" <anna@x.test>", "a", "Where is it?"),
+        )
+        .expect("write");
+        std::fs::write(
+            mail.join("b.eml"),
+            eml("shop@myshop.example", "b", "On its way"),
+        )
+        .expect("write");
+        app.import_mail(&mail, &["shop@myshop.example".to_owned()], |_| {})
+            .expect("import");
+        let mut ids = Vec::new();
+        for c in app
+            .conversations(&ConversationFilter::default())
+            .expect("conversations")
+        {
+            ids.extend(
+                app.messages(c.id)
+                    .expect("messages")
+                    .into_iter()
+                    .map(|m| m.id),
+            );
+        }
+        assert_eq!(ids.len(), 2);
+        let shown = RecordingNotifier::default();
+        assert_eq!(app.notify_new_mail(&shown, &ids).expect("notify"), 1);
+        let got = shown.taken();
+        assert_eq!(got[0].summary, "Anna Nowak: Parcel");
+        assert_eq!(got[0].body, "Where is it?");
+        app.set_setting(NOTIFY_NEW_MAIL, "false").expect("setting");
+        assert_eq!(app.notify_new_mail(&shown, &ids).expect("notify"), 0);
+        assert!(shown.taken().is_empty());
+    }
+}

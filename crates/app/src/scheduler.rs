@@ -3,8 +3,8 @@
 //!
 //! Each round ("evaluation") applies the follow-up rules, shows every follow-up due and not
 //! yet shown (grouped when many: the catch-up after the app was closed is simply the first
-//! round), marks them shown, runs the extra [`TimedJob`]s (snooze wake-ups, send later), and
-//! computes the earliest next due time. Then it sleeps until that time, or until
+//! round), marks them shown, wakes the conversations whose timed snooze ended, runs the
+//! extra [`TimedJob`]s, and computes the earliest next due time of all of them. Then it sleeps until that time, or until
 //! [`SchedulerHandle::changed`] says something was added or changed.
 //!
 //! Why each sleep is also capped (`recheck_every`, 60 s by default) and why that is not a
@@ -23,7 +23,7 @@
 
 use crate::notify::{self, Notifier};
 use crate::{App, AppError, ErrorCode, Result};
-use shopdesk_core::{FollowupId, Millis};
+use shopdesk_core::{ConversationId, FollowupId, Millis};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,9 +51,9 @@ impl Default for SchedulerOptions {
     }
 }
 
-/// Other timed work sharing the scheduler's task: does what is due at `now` and returns
-/// when it next needs to run (e.g. `Store::wake_due_snoozes` and the earliest
-/// `snoozed_until`).
+/// Other timed work sharing the scheduler's task (e.g. send-later replies): does what is
+/// due at `now` and returns when it next needs to run. Timed conversation snoozes are
+/// built in.
 pub type TimedJob = Box<dyn FnMut(&mut App, Millis) -> Result<Option<Millis>> + Send>;
 
 /// Receives what each round did.
@@ -66,6 +66,11 @@ pub enum SchedulerEvent {
     Reminded {
         followups: Vec<FollowupId>,
         notifications: usize,
+        at: Millis,
+    },
+    /// These snoozed conversations' time came: they are open again.
+    Woken {
+        conversations: Vec<ConversationId>,
         at: Millis,
     },
     /// Showing or reading failed; the round is retried later.
@@ -204,6 +209,23 @@ impl Scheduler {
             events.push(SchedulerEvent::Failed(e));
             Some(retry)
         });
+        // Timed conversation snoozes share the task: wake the due ones, sleep until the next.
+        match app.wake_due_snoozes().and_then(|woken| {
+            if !woken.is_empty() {
+                events.push(SchedulerEvent::Woken {
+                    conversations: woken,
+                    at: now,
+                });
+            }
+            app.next_snooze_due()
+        }) {
+            Ok(Some(at)) => next = Some(next.map_or(at, |n| n.min(at))),
+            Ok(None) => {}
+            Err(e) => {
+                events.push(SchedulerEvent::Failed(e));
+                next = Some(next.map_or(retry, |n| n.min(retry)));
+            }
+        }
         for job in &mut self.jobs {
             match job(&mut app, now) {
                 Ok(Some(at)) => next = Some(next.map_or(at, |n| n.min(at))),
@@ -417,6 +439,41 @@ mod tests {
             5,
             "still due for the badge"
         );
+    }
+
+    /// A conversation snoozed until 5 s from now is opened by the round at 5 s: the
+    /// scheduler (with no recheck) sleeps exactly until then, with no round in between.
+    #[tokio::test(start_paused = true)]
+    async fn wakes_timed_snoozes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let app = app(&dir, 1);
+        let conn = rusqlite::Connection::open(dir.path().join("t.db")).expect("conn");
+        conn.execute(
+            "INSERT INTO conversations(id, customer_id, channel, status, snoozed_until, created_at, last_activity_at)
+             VALUES (1, 1, 'email', 'snoozed', ?1, 0, 0)",
+            [BASE + 5000],
+        )
+        .expect("conversation");
+        let status = || -> String {
+            conn.query_row("SELECT status FROM conversations WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .expect("status")
+        };
+        let (_notifier, handle, task) = start(
+            &app,
+            SchedulerOptions {
+                recheck_every: None,
+                ..SchedulerOptions::default()
+            },
+        );
+        tokio::time::sleep(Duration::from_millis(4999)).await;
+        assert_eq!((status().as_str(), handle.rounds()), ("snoozed", 1));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert_eq!((status().as_str(), handle.rounds()), ("open", 2));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(handle.rounds(), 2, "nothing left: parked");
+        task.abort();
     }
 
     struct Failing;

@@ -246,6 +246,9 @@ enum RemindLine<'a> {
     Failed {
         error: &'a shopdesk_app::AppError,
     },
+    Woken {
+        conversations: Vec<i64>,
+    },
     Open {
         target: OpenTarget,
     },
@@ -294,6 +297,14 @@ pub fn remind(app: App, args: RemindArgs) -> anyhow::Result<()> {
                     "reminded {} follow-up(s) in {notifications} notification(s)",
                     followups.len()
                 );
+            }
+        }
+        SchedulerEvent::Woken { conversations, .. } => {
+            let conversations: Vec<i64> = conversations.iter().map(|c| c.0).collect();
+            if json {
+                let _ = print_line(&RemindLine::Woken { conversations });
+            } else {
+                println!("{} snoozed conversation(s) open again", conversations.len());
             }
         }
         SchedulerEvent::Failed(error) => {
