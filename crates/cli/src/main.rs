@@ -2,7 +2,6 @@
 //! Listings print a table, or JSON with `--json`. Errors go to stderr, exit code 1.
 
 mod followups;
-
 mod reply;
 mod workflow;
 
@@ -113,6 +112,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reply to an email conversation: queued at once, then delivered (unless --no-wait)
+    Reply(reply::ReplyArgs),
+    /// Replies waiting, sent and failed (with the server's answer); `retry ID`, `cancel ID`
+    Outbox(reply::OutboxArgs),
+    /// Send queued replies: one run with --once, else keep running until stopped
+    Deliver(reply::DeliverArgs),
+    /// Log a reply sent by hand in a chat app (WhatsApp, Messenger, …); --whatsapp prints a wa.me link
+    ChatReply(reply::ChatReplyArgs),
     /// One follow-up: add (with --due WHEN), done, cancel, snooze
     #[command(subcommand)]
     Followup(followups::FollowupCommand),
@@ -125,14 +132,6 @@ enum Command {
     Rules(followups::RulesArgs),
     /// Desktop reminders for due follow-ups until stopped (--once: what is due now, then exit)
     Remind(followups::RemindArgs),
-    /// Reply to an email conversation: queued at once, then delivered (unless --no-wait)
-    Reply(reply::ReplyArgs),
-    /// Replies waiting, sent and failed (with the server's answer); `retry ID`, `cancel ID`
-    Outbox(reply::OutboxArgs),
-    /// Send queued replies: one run with --once, else keep running until stopped
-    Deliver(reply::DeliverArgs),
-    /// Log a reply sent by hand in a chat app (WhatsApp, Messenger, …); --whatsapp prints a wa.me link
-    ChatReply(reply::ChatReplyArgs),
     /// Saved replies: add, list, render for a conversation, delete
     #[command(subcommand)]
     Template(workflow::TemplateCommand),
