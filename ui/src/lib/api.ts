@@ -12,6 +12,7 @@ import type {
   SearchHit,
   Stats,
   SyncStatus,
+  ImportProgress,
 } from './types';
 
 /** True inside the Tauri webview. */
@@ -36,7 +37,8 @@ export function toAppError(e: unknown): AppError {
   return { code: 'internal', message: String(e) };
 }
 
-async function call<C extends Command>(cmd: C, args: Commands[C]['args']): Promise<Commands[C]['result']> {
+/** Any backend command by name (typed by `Commands`). */
+export async function call<C extends Command>(cmd: C, args: Commands[C]['args']): Promise<Commands[C]['result']> {
   try {
     if (isTauri()) {
       return await invoke<Commands[C]['result']>(cmd, args);
@@ -83,4 +85,37 @@ export async function onSync(handler: (status: SyncStatus) => void): Promise<() 
   if (!isTauri()) return () => {};
   const { listen } = await import('@tauri-apps/api/event');
   return listen<SyncStatus>('sync', (event) => handler(event.payload));
+}
+
+/** What a clicked notification asks the window to open (Rust OpenTarget). */
+export type OpenTarget = { kind: 'customer'; id: number } | { kind: 'followups' };
+
+/** Calls `handler` when a desktop notification was clicked; returns the unsubscribe. */
+export async function onOpen(handler: (target: OpenTarget) => void): Promise<() => void> {
+  if (!isTauri()) return () => {};
+  const { listen } = await import('@tauri-apps/api/event');
+  return listen<OpenTarget>('open', (event) => handler(event.payload));
+}
+
+/** Calls `handler` with the number of follow-ups due whenever it may have changed. */
+export async function onDue(handler: (count: number) => void): Promise<() => void> {
+  if (!isTauri()) return () => {};
+  const { listen } = await import('@tauri-apps/api/event');
+  return listen<number>('due', (event) => handler(event.payload));
+}
+
+/** Calls `handler` with each `import-progress` event of a running import. */
+export async function onImportProgress(handler: (p: ImportProgress) => void): Promise<() => void> {
+  if (!isTauri()) return () => {};
+  const { listen } = await import('@tauri-apps/api/event');
+  return listen<ImportProgress>('import-progress', (event) => handler(event.payload));
+}
+
+/** Files dropped on the window (their paths), for the import screen. */
+export async function onFileDrop(handler: (paths: string[]) => void): Promise<() => void> {
+  if (!isTauri()) return () => {};
+  const { getCurrentWebview } = await import('@tauri-apps/api/webview');
+  return getCurrentWebview().onDragDropEvent((event) => {
+    if (event.payload.type === 'drop') handler(event.payload.paths);
+  });
 }

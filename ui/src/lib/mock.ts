@@ -19,6 +19,8 @@ import type {
   Stats,
   Status,
 } from './types';
+import { mockCustomer } from './mock-customer';
+import { mockShell } from './mock-shell';
 
 interface MockMessage {
   direction: Direction;
@@ -173,7 +175,7 @@ const FILLER_TEXTS = [
   'Thanks, got it!\n\nHave a nice day.',
 ];
 
-interface Db {
+export interface Db {
   conversations: ConversationRow[];
   messages: Map<number, MessageRow[]>;
   customers: number;
@@ -232,6 +234,7 @@ function build(extra: number, now: number): Db {
           body_html: null,
           rfc_message_id: c.channel === 'email' ? `<mock-${mid}@shopdesk.invalid>` : null,
           sent_by_hand: false,
+        delivery: null,
         };
       });
     messages.set(id, rows);
@@ -272,7 +275,7 @@ function mode(): Mode {
 
 let db: Db | null = null;
 
-function data(): Db {
+export function data(): Db {
   if (!db) {
     const m = mode();
     db = m.kind === 'empty' ? { conversations: [], messages: new Map(), customers: 0 } : build(m.kind === 'normal' ? m.extra : 0, Date.now());
@@ -280,7 +283,7 @@ function data(): Db {
   return db;
 }
 
-function fail(code: string, message: string): never {
+export function fail(code: string, message: string): never {
   const error: AppError = { code, message };
   throw error;
 }
@@ -356,8 +359,11 @@ export async function mockInvoke<C extends Command>(cmd: C, args: Commands[C]['a
         const a = args as Commands['search']['args'];
         return search(a.query, a.limit);
       }
-      default:
-        return fail('ipc', `unknown command ${String(cmd)}`);
+      default: {
+        // The customer screen's and the shell's commands live in their own mock files.
+        const handled = mockCustomer(cmd, args) ?? mockShell(cmd, args);
+        return handled === undefined ? fail('ipc', `unknown command ${String(cmd)}`) : handled;
+      }
     }
   })();
   return structuredClone(result) as Commands[C]['result'];
