@@ -246,6 +246,23 @@ impl MailServers {
             .with_context(|| format!("SMTP to {HOST}:{} failed\n{}", self.smtp_port(), self.log_tail()))
     }
 
+    /// Every message in `user`'s `folder`, raw, read over plain IMAP on loopback.
+    pub fn fetch_folder(&self, user: &MailUser, folder: &str) -> Result<Vec<Vec<u8>>> {
+        let tcp = TcpStream::connect((HOST, self.imap_port())).context("connecting to Dovecot")?;
+        tcp.set_read_timeout(Some(Duration::from_secs(20)))?;
+        let mut client = imap::Client::new(tcp);
+        client.read_greeting().context("IMAP greeting")?;
+        let mut session = client.login(&user.login, &user.password).map_err(|(e, _)| anyhow!("IMAP login: {e}"))?;
+        let exists = session.examine(folder).with_context(|| format!("EXAMINE {folder}"))?.exists;
+        let mut out = Vec::new();
+        if exists > 0 {
+            let fetches = session.fetch("1:*", "BODY.PEEK[]").context("FETCH")?;
+            out.extend(fetches.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)));
+        }
+        session.logout().ok();
+        Ok(out)
+    }
+
     fn launch(tls: bool) -> Result<MailServers> {
         preflight(tls)?;
         // Free ports are picked then released, so another test may grab one in between;

@@ -40,6 +40,24 @@ impl App {
         }
     }
 
+    /// Logs in to the account's IMAP and SMTP servers with `password` and logs out again,
+    /// saving nothing: the account form's "test connection". The error names the server
+    /// that failed and what it said.
+    pub fn test_account(&self, account: &Account, password: &str) -> Result<()> {
+        let imap = crate::sync::imap_settings_with(account, password.to_owned());
+        shopdesk_mailbox::ImapMailbox::connect(&imap)
+            .map_err(|e| {
+                let e = AppError::from(e);
+                AppError::new(e.code, format!("IMAP {}:{}: {}", account.imap_host, account.imap_port, e.message))
+            })?
+            .logout();
+        let smtp = crate::outbox::smtp_settings_with(account, password.to_owned());
+        let failed = |e: shopdesk_outbound::SendError| {
+            AppError::new(ErrorCode::MailServer, format!("SMTP {}:{}: {}", account.smtp_host, account.smtp_port, e.message))
+        };
+        shopdesk_outbound::SmtpSender::new(&smtp).map_err(failed)?.check().map_err(failed)
+    }
+
     /// The account called `name`.
     pub fn account(&self, name: &str) -> Result<Account> {
         Ok(self.store.account(name)?)

@@ -34,7 +34,19 @@ const SETTINGS: &[(&str, &str)] = &[
         "default_language",
         "the language of saved replies when the customer's is unknown: he, ar, pl or en",
     ),
+    ("ui_language", "the window's language: en, he, ar or pl"),
+    (
+        "response_target_email_minutes",
+        "minutes a customer may wait for an email answer before the inbox highlights it (default 60)",
+    ),
+    (
+        "response_target_chat_minutes",
+        "minutes a customer may wait for a chat answer before the inbox highlights it (default 5)",
+    ),
 ];
+
+/// The window's languages.
+const UI_LANGUAGES: &[&str] = &["en", "he", "ar", "pl"];
 
 impl App {
     /// One customer (merged ones too, which then point at the customer they joined).
@@ -80,6 +92,17 @@ impl App {
         Ok(self.store.setting(key)?)
     }
 
+    /// Every setting that has a value, by key (the settings screen).
+    pub fn settings(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut out = serde_json::Map::new();
+        for (key, _) in SETTINGS {
+            if let Some(v) = self.store.setting(key)? {
+                out.insert((*key).to_owned(), v);
+            }
+        }
+        Ok(out)
+    }
+
     /// Sets a setting from what the user typed: JSON, or a bare word taken as a string
     /// (`settings set default_phone_region IL`). Refuses values of the wrong shape.
     pub fn set_setting(&mut self, key: &str, raw: &str) -> Result<serde_json::Value> {
@@ -90,6 +113,10 @@ impl App {
             "default_phone_region" => value.as_str().is_some_and(is_known_region),
             "shop_name" => value.as_str().is_some_and(|v| !v.trim().is_empty()),
             "notify_new_mail" => value.is_boolean(),
+            "ui_language" => value.as_str().is_some_and(|v| UI_LANGUAGES.contains(&v)),
+            "response_target_email_minutes" | "response_target_chat_minutes" => {
+                value.as_u64().is_some_and(|m| (1..=10_080).contains(&m))
+            }
             "default_language" => value
                 .as_str()
                 .is_some_and(|v| shopdesk_core::template::normalize_language(v).is_some()),

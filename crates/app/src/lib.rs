@@ -7,6 +7,7 @@ mod customers;
 mod error;
 mod followups;
 mod host;
+mod import_any;
 mod import_chat;
 mod import_mail;
 mod import_orders;
@@ -16,6 +17,7 @@ pub mod scheduler;
 mod secrets;
 mod sync;
 mod templates;
+mod views;
 mod workflow;
 
 pub use error::{AppError, ErrorCode};
@@ -36,6 +38,10 @@ pub use secrets::{MemorySecrets, OsKeyring, SecretStore};
 pub use shopdesk_store::{EventRow, NoteRow, NoteTarget, Saved, TeamMember, TemplateRow};
 pub use templates::{DEFAULT_LANGUAGE, Rendered, SHOP_NAME};
 pub use workflow::SnoozeUntil;
+pub use import_any::{ImportOutcome, detect_kind};
+pub use shopdesk_store::time::rfc3339;
+pub use shopdesk_ingest::sniff::ImportKind;
+pub use views::{CustomerView, MoneyTotal, TimelineItem};
 pub use sync::{BackgroundSync, FolderReport, SyncEvent, SyncOptions, SyncReport, SyncStatus};
 pub use shopdesk_store::{
     Account, ConversationFilter, ConversationRow, CustomerRow, DemoSummary, ImportProblem, ImportReport, MessageRow, SearchHit, Stats,
@@ -91,7 +97,13 @@ impl App {
         Ok(self.store.customers()?)
     }
 
+    /// The inbox. `followups_due` means due by the end of today, in the shop's time zone.
     pub fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<ConversationRow>> {
+        if filter.followups_due && filter.followups_due_by.is_none() {
+            let mut filter = filter.clone();
+            filter.followups_due_by = Some(start_of_day(self.host.now(), &self.host.time_zone()) + shopdesk_core::DAY);
+            return Ok(self.store.conversations(&filter)?);
+        }
         Ok(self.store.conversations(filter)?)
     }
 
@@ -101,10 +113,6 @@ impl App {
 
     pub fn messages(&self, conversation: ConversationId) -> Result<Vec<MessageRow>> {
         Ok(self.store.messages(conversation)?)
-    }
-
-    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        Ok(self.store.search(query, limit)?)
     }
 
     pub fn db_path(&self) -> Option<&Path> {

@@ -290,14 +290,7 @@ impl App {
                 ),
             )
         })?;
-        Ok(SmtpSettings {
-            host: account.smtp_host.clone(),
-            port: account.smtp_port,
-            tls: account.smtp_tls,
-            username: account.username.clone(),
-            password,
-            ca_file: account.ca_file.as_ref().map(Into::into),
-        })
+        Ok(smtp_settings_with(account, password))
     }
 
     /// Delivers `account`'s due entries through `sender`, after settling entries a crash
@@ -587,6 +580,18 @@ impl App {
             .store
             .log_hand_reply(conversation, text, None, &key, now)?;
         Ok((id, link))
+    }
+}
+
+/// How to reach `account`'s SMTP server with `password`.
+pub(crate) fn smtp_settings_with(account: &Account, password: String) -> SmtpSettings {
+    SmtpSettings {
+        host: account.smtp_host.clone(),
+        port: account.smtp_port,
+        tls: account.smtp_tls,
+        username: account.username.clone(),
+        password,
+        ca_file: account.ca_file.as_ref().map(Into::into),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::{App, AppError, ErrorCode, Progress, Result, SystemHost};
 use serde::Serialize;
 use shopdesk_ingest::mail::{parse_email, source_key};
 use shopdesk_core::email::ParsedEmail;
+use shopdesk_core::MessageId;
 use shopdesk_mailbox::{Folder, FolderRole, ImapMailbox, ImapSettings, MailboxError, RemoteMailbox, RemoteMessage};
 use shopdesk_store::{Account, EmailInput, EmailLocation, FolderState, ImportProblem, ImportReport, Stored};
 use std::collections::{BTreeMap, HashSet};
@@ -39,6 +40,21 @@ pub struct FolderReport {
     pub gone: usize,
     /// The folder was new to us or its UIDVALIDITY changed, so it was read from scratch.
     pub full_resync: bool,
+    /// The messages this pass added, for the desktop's new-mail notification (not shown).
+    #[serde(skip)]
+    pub new_messages: Vec<MessageId>,
+}
+
+/// How to reach `account`'s IMAP server with `password`.
+pub(crate) fn imap_settings_with(account: &Account, password: String) -> ImapSettings {
+    ImapSettings {
+        host: account.imap_host.clone(),
+        port: account.imap_port,
+        tls: account.imap_tls,
+        username: account.username.clone(),
+        password,
+        ca_file: account.ca_file.as_ref().map(Into::into),
+    }
 }
 
 /// What one pass over an account did.
@@ -252,14 +268,7 @@ impl App {
                 format!("no password for account {:?} in the keyring; add the account again", account.name),
             )
         })?;
-        Ok(ImapSettings {
-            host: account.imap_host.clone(),
-            port: account.imap_port,
-            tls: account.imap_tls,
-            username: account.username.clone(),
-            password,
-            ca_file: account.ca_file.as_ref().map(Into::into),
-        })
+        Ok(imap_settings_with(account, password))
     }
 
     /// Syncs `account` until `stop` is set (checked between passes and retries), or for
@@ -447,7 +456,10 @@ impl App {
         for (m, outcome) in batch.iter().zip(outcomes) {
             let location = format!("{}/{} UID {}", context.account.name, context.folder, m.uid);
             match outcome {
-                Ok(Stored::New { .. }) => folder_report.imported += 1,
+                Ok(Stored::New { message, .. }) => {
+                    folder_report.imported += 1;
+                    folder_report.new_messages.push(message);
+                }
                 Ok(Stored::Duplicate { .. }) => folder_report.duplicates += 1,
                 Err(e) => problems.push(ImportProblem { location: location.clone(), message: e.to_string() }),
             }

@@ -404,7 +404,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Conversations { customer, status, channel, limit, offset, json } => {
-            let filter = ConversationFilter { customer: customer.map(CustomerId), status, channel, limit, offset };
+            let filter = ConversationFilter { customer: customer.map(CustomerId), status, channel, limit, offset, ..Default::default() };
             let rows = open()?.conversations(&filter)?;
             if json {
                 return print_json(&rows);

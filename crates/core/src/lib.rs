@@ -9,6 +9,7 @@ pub mod ids;
 pub mod model;
 pub mod order;
 pub mod phone;
+pub mod search;
 pub mod text;
 pub mod template;
 pub mod threading;

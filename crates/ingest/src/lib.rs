@@ -5,5 +5,6 @@ pub mod chat;
 pub mod error;
 pub mod mail;
 pub mod orders;
+pub mod sniff;
 
 pub use error::IngestError;

@@ -108,6 +108,18 @@ fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, SendError> {
     params.build_rustls().map_err(tls_err)
 }
 
+impl SmtpSender {
+    /// Connects, secures and logs in (EHLO, STARTTLS/TLS, AUTH, NOOP) without sending:
+    /// the account form's "test connection".
+    pub fn check(&self) -> Result<(), SendError> {
+        match self.transport.test_connection() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(permanent("the SMTP server did not answer NOOP".to_owned())),
+            Err(e) => Err(SendError { permanent: e.is_permanent(), message: e.to_string() }),
+        }
+    }
+}
+
 impl MailSender for SmtpSender {
     fn send(
         &mut self,

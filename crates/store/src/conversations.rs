@@ -13,6 +13,18 @@ pub struct ConversationFilter {
     pub customer: Option<CustomerId>,
     pub status: Option<Status>,
     pub channel: Option<Channel>,
+    /// Conversations carrying this tag (case ignored).
+    pub tag: Option<String>,
+    /// A team member's name, `me` (the member marked as me) or `none` (unassigned).
+    pub assignee: Option<String>,
+    /// Only those where the customer wrote last and no one has answered (not closed).
+    pub waiting: bool,
+    /// Only those whose customer has a follow-up due today (the app turns this into
+    /// `followups_due_by`, since the store has no clock).
+    pub followups_due: bool,
+    /// Only those whose customer has a pending follow-up due at or before this time.
+    #[serde(skip)]
+    pub followups_due_by: Option<Millis>,
     /// Page size; `None` lists all.
     pub limit: Option<u32>,
     pub offset: u32,
@@ -65,6 +77,32 @@ pub struct MessageRow {
     pub delivery: Option<String>,
 }
 
+/// One attachment of a message (the file itself is content-addressed beside the database).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub message_id: MessageId,
+    pub filename: Option<String>,
+    pub mime_type: Option<String>,
+    pub size: Option<i64>,
+    /// Where the bytes are stored; `None` when they were not kept (too large, unreadable).
+    #[serde(skip)]
+    pub sha256: Option<String>,
+    pub inline: bool,
+}
+
+fn attachment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttachmentRow> {
+    Ok(AttachmentRow {
+        id: r.get(0)?,
+        message_id: MessageId(r.get(1)?),
+        filename: r.get(2)?,
+        mime_type: r.get(3)?,
+        size: r.get(4)?,
+        sha256: r.get(5)?,
+        inline: r.get(6)?,
+    })
+}
+
 const SNIPPET_CHARS: usize = 120;
 
 impl Store {
@@ -98,6 +136,36 @@ impl Store {
         if let Some(channel) = filter.channel {
             sql.push_str(" AND c.channel = ?");
             args.push(Value::Text(channel.as_str().to_owned()));
+        }
+        if let Some(tag) = &filter.tag {
+            sql.push_str(
+                " AND c.id IN (SELECT ct.conversation_id FROM conversation_tags ct
+                                 JOIN tags t ON t.id = ct.tag_id WHERE t.name = ?)",
+            );
+            args.push(Value::Text(tag.trim().to_owned()));
+        }
+        match filter.assignee.as_deref().map(str::trim) {
+            None | Some("") => {}
+            Some("none") => sql.push_str(" AND c.assignee_id IS NULL"),
+            Some("me") => sql.push_str(" AND c.assignee_id = (SELECT id FROM team_members WHERE is_me = 1)"),
+            Some(name) => {
+                sql.push_str(" AND c.assignee_id IN (SELECT id FROM team_members WHERE name = ? COLLATE NOCASE)");
+                args.push(Value::Text(name.to_owned()));
+            }
+        }
+        if filter.waiting {
+            // The customer's message is the newest activity: nobody has answered yet.
+            sql.push_str(
+                " AND c.status <> 'closed' AND c.last_inbound_at IS NOT NULL
+                  AND c.last_inbound_at >= c.last_activity_at",
+            );
+        }
+        if let Some(by) = filter.followups_due_by {
+            sql.push_str(
+                " AND c.customer_id IN (SELECT f.customer_id FROM followups f
+                                         WHERE f.state = 'pending' AND f.due_at <= ?)",
+            );
+            args.push(Value::Integer(by));
         }
         sql.push_str(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ? OFFSET ?");
         args.push(Value::Integer(filter.limit.map_or(-1, i64::from)));
@@ -141,6 +209,31 @@ impl Store {
         let customer = customer.ok_or(StoreError::NotFound { what: "conversation", id: id.0 })?;
         let rows = self.conversations(&ConversationFilter { customer: Some(CustomerId(customer)), ..Default::default() })?;
         rows.into_iter().find(|c| c.id == id).ok_or(StoreError::NotFound { what: "conversation", id: id.0 })
+    }
+
+    /// The attachments of a conversation's messages, in message order.
+    pub fn conversation_attachments(&self, conversation: ConversationId) -> Result<Vec<AttachmentRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.id, a.message_id, a.filename, a.mime_type, a.size, a.sha256, a.inline
+               FROM attachments a JOIN messages m ON m.id = a.message_id
+              WHERE m.conversation_id = ? ORDER BY a.message_id, a.id",
+        )?;
+        let rows = stmt
+            .query_map([conversation.0], attachment_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// One attachment, or NotFound.
+    pub fn attachment(&self, id: i64) -> Result<AttachmentRow> {
+        self.conn
+            .query_row(
+                "SELECT id, message_id, filename, mime_type, size, sha256, inline FROM attachments WHERE id = ?",
+                [id],
+                attachment_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound { what: "attachment", id })
     }
 
     /// A conversation's messages, oldest first.

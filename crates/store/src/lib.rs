@@ -22,12 +22,12 @@ mod settings;
 mod stats;
 mod sync;
 mod templates;
-mod time;
+pub mod time;
 mod workflow;
 
 pub use accounts::Account;
 pub use chats::{ChatHeader, ChatSink, ChatStoreOptions, ChatStored, LineKeys};
-pub use conversations::{ConversationFilter, ConversationRow, MessageRow};
+pub use conversations::{AttachmentRow, ConversationFilter, ConversationRow, MessageRow};
 pub use customers::{CustomerChange, CustomerDetail, CustomerRow, IdentityRow, SplitOutcome, Suggestion, normalize_name};
 pub use demo::DemoSummary;
 pub use email::{EmailInput, EmailLocation, Stored};

@@ -3,7 +3,9 @@
 use crate::conversations::parse_col;
 use crate::time::ser_rfc3339;
 use crate::{Result, Store};
+use rusqlite::{params_from_iter, types::Value};
 use serde::Serialize;
+use shopdesk_core::search::SearchQuery;
 use shopdesk_core::{Channel, ConversationId, CustomerId, MessageId, Millis, text};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -25,23 +27,81 @@ impl Store {
     /// Messages matching every word of `query` (the last word as a prefix), best first.
     /// Punctuation and FTS syntax in the query are taken literally, never as operators.
     pub fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        let Some(fts) = text::fts_query(query) else {
+        self.search_query(&SearchQuery { words: query.to_owned(), ..SearchQuery::default() }, limit)
+    }
+
+    /// A parsed search box: the words full-text (best match first), the operators as
+    /// filters. Operators alone list the matching messages newest first.
+    pub fn search_query(&self, query: &SearchQuery, limit: u32) -> Result<Vec<SearchHit>> {
+        let fts = text::fts_query(&query.words);
+        if fts.is_none() && query.is_empty() {
             return Ok(Vec::new());
-        };
-        let terms: Vec<String> = query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect();
-        let mut stmt = self.conn.prepare_cached(
+        }
+        let terms: Vec<String> =
+            query.words.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect();
+        let mut sql = String::from(
             "SELECT m.id, m.conversation_id, c.customer_id, cu.name, m.channel, m.author, m.sent_at,
-                    coalesce(m.subject || ' — ', '') || m.body_text
-               FROM messages_fts f
-               JOIN messages m ON m.id = f.rowid
-               JOIN conversations c ON c.id = m.conversation_id
-               JOIN customers cu ON cu.id = c.customer_id
-              WHERE messages_fts MATCH ?
-              ORDER BY f.rank, m.sent_at DESC
-              LIMIT ?",
-        )?;
+                    coalesce(m.subject || ' — ', '') || m.body_text",
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(fts) = &fts {
+            sql.push_str(
+                " FROM messages_fts f JOIN messages m ON m.id = f.rowid
+                  JOIN conversations c ON c.id = m.conversation_id
+                  JOIN customers cu ON cu.id = c.customer_id
+                 WHERE messages_fts MATCH ?",
+            );
+            args.push(Value::Text(fts.clone()));
+        } else {
+            sql.push_str(
+                " FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                  JOIN customers cu ON cu.id = c.customer_id WHERE 1 = 1",
+            );
+        }
+        if let Some(from) = &query.from {
+            let like = format!("%{}%", escape_like(from));
+            sql.push_str(
+                " AND (m.author LIKE ?1_ ESCAPE '\\'
+                       OR (m.direction = 'in' AND (cu.name LIKE ?1_ ESCAPE '\\'
+                           OR EXISTS (SELECT 1 FROM identities i WHERE i.customer_id = c.customer_id
+                                         AND i.value LIKE ?1_ ESCAPE '\\'))))",
+            );
+            // Numbered placeholders keep the three uses of one value readable.
+            let n = args.len() + 1;
+            sql = sql.replace("?1_", &format!("?{n}"));
+            args.push(Value::Text(like));
+        }
+        if let Some(channel) = query.channel {
+            sql.push_str(&format!(" AND m.channel = ?{}", args.len() + 1));
+            args.push(Value::Text(channel.as_str().to_owned()));
+        }
+        if let Some(status) = query.status {
+            sql.push_str(&format!(" AND c.status = ?{}", args.len() + 1));
+            args.push(Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(tag) = &query.tag {
+            sql.push_str(&format!(
+                " AND c.id IN (SELECT ct.conversation_id FROM conversation_tags ct
+                                JOIN tags t ON t.id = ct.tag_id WHERE t.name = ?{})",
+                args.len() + 1
+            ));
+            args.push(Value::Text(tag.clone()));
+        }
+        if let Some(before) = query.before {
+            sql.push_str(&format!(" AND m.sent_at < ?{}", args.len() + 1));
+            args.push(Value::Integer(before));
+        }
+        if let Some(after) = query.after {
+            sql.push_str(&format!(" AND m.sent_at >= ?{}", args.len() + 1));
+            args.push(Value::Integer(after));
+        }
+        sql.push_str(if fts.is_some() { " ORDER BY f.rank, m.sent_at DESC" } else { " ORDER BY m.sent_at DESC, m.id DESC" });
+        sql.push_str(&format!(" LIMIT ?{}", args.len() + 1));
+        args.push(Value::Integer(i64::from(limit)));
+
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let hits = stmt
-            .query_map(rusqlite::params![fts, limit], |r| {
+            .query_map(params_from_iter(args), |r| {
                 let body: String = r.get(7)?;
                 Ok(SearchHit {
                     message_id: MessageId(r.get(0)?),
@@ -57,6 +117,18 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(hits)
     }
+}
+
+/// `%`, `_` and the escape character itself, literal in a LIKE pattern.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -44,3 +44,39 @@ export function fullTime(iso: string): string {
   const d = parse(iso);
   return d ? formatter('full').format(d) : iso;
 }
+
+const units = new Map<string, Intl.NumberFormat>();
+
+function unitFormat(unit: 'minute' | 'hour' | 'day'): Intl.NumberFormat {
+  const key = `${uiLocale()}|${unit}`;
+  let f = units.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(uiLocale(), { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 0 });
+    units.set(key, f);
+  }
+  return f;
+}
+
+/** A duration in whole minutes as the UI locale writes it short: "12 min", "3 hr", "2 days". */
+export function shortDuration(minutes: number): string {
+  const m = Math.max(0, Math.floor(minutes));
+  if (m < 60) return unitFormat('minute').format(m);
+  if (m < 48 * 60) return unitFormat('hour').format(Math.floor(m / 60));
+  return unitFormat('day').format(Math.floor(m / (24 * 60)));
+}
+
+/** Minutes from `iso` until `now` (negative when `iso` is in the future); NaN for a bad timestamp. */
+export function minutesSince(iso: string, now: number = Date.now()): number {
+  return (now - Date.parse(iso)) / 60_000;
+}
+
+/** Just the local time of day, e.g. for follow-ups due today. */
+export function timeOfDay(iso: string): string {
+  const d = parse(iso);
+  return d ? formatter('time').format(d) : iso;
+}
+
+/** The first instant of the next local day: "due today" ends there. */
+export function endOfToday(now: Date = new Date()): Date {
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+}

@@ -20,7 +20,7 @@ import type {
   Status,
 } from './types';
 import { mockCustomer } from './mock-customer';
-import { mockShell } from './mock-shell';
+import { customersWithFollowupsDue, mockShell, myName } from './mock-shell';
 
 interface MockMessage {
   direction: Direction;
@@ -288,12 +288,25 @@ export function fail(code: string, message: string): never {
   throw error;
 }
 
+/** The customer wrote last and has no answer yet (as the backend's `waiting`). */
+function isWaiting(c: ConversationRow): boolean {
+  return c.status !== 'closed' && c.last_inbound !== null && c.last_inbound >= c.last_activity;
+}
+
 function listConversations(filter: ConversationFilter): ConversationRow[] {
+  const tag = filter.tag?.trim().toLocaleLowerCase();
+  const assignee = filter.assignee === 'me' ? (myName() ?? '') : filter.assignee;
+  const due = filter.followups_due ? customersWithFollowupsDue() : null;
   const rows = data().conversations.filter(
     (c) =>
       (filter.status === undefined || c.status === filter.status) &&
       (filter.channel === undefined || c.channel === filter.channel) &&
-      (filter.customer === undefined || c.customer_id === filter.customer),
+      (filter.customer === undefined || c.customer_id === filter.customer) &&
+      (!tag || c.tags.some((t) => t.toLocaleLowerCase() === tag)) &&
+      (assignee === undefined ||
+        (assignee === 'none' ? c.assignee === null : c.assignee?.toLocaleLowerCase() === assignee.toLocaleLowerCase())) &&
+      (!filter.waiting || isWaiting(c)) &&
+      (!due || due.has(c.customer_id)),
   );
   const offset = filter.offset ?? 0;
   return filter.limit === undefined ? rows.slice(offset) : rows.slice(offset, offset + filter.limit);
@@ -313,15 +326,38 @@ function stats(): Stats {
   return { customers: d.customers, conversations: d.conversations.length, messages, orders: 12, followups_due: followupsDue };
 }
 
+/** Splits "from:anna tag:vip refund" into operators and the words left. */
+function parseQuery(query: string): { ops: Map<string, string>; words: string } {
+  const ops = new Map<string, string>();
+  const words = query
+    .replace(/\b(from|channel|status|tag|before|after):("[^"]*"|\S+)/gi, (_, op: string, value: string) => {
+      ops.set(op.toLowerCase(), value.replace(/^"|"$/g, '').toLocaleLowerCase());
+      return ' ';
+    })
+    .trim()
+    .toLocaleLowerCase();
+  return { ops, words };
+}
+
 function search(query: string, limit: number): SearchHit[] {
-  const q = query.trim().toLocaleLowerCase();
-  if (!q) return [];
+  const { ops, words } = parseQuery(query);
+  if (!words && ops.size === 0) return [];
   const d = data();
   const hits: SearchHit[] = [];
+  const from = ops.get('from');
+  const before = ops.get('before');
+  const after = ops.get('after');
   for (const c of d.conversations) {
+    if (ops.has('channel') && c.channel !== ops.get('channel')) continue;
+    if (ops.has('status') && c.status !== ops.get('status')) continue;
+    if (ops.has('tag') && !c.tags.some((t) => t.toLocaleLowerCase() === ops.get('tag'))) continue;
     for (const m of d.messages.get(c.id) ?? []) {
       if (hits.length >= limit) return hits;
-      if (m.body_text.toLocaleLowerCase().includes(q)) {
+      if (m.direction === 'system') continue;
+      if (from && !(m.author ?? '').toLocaleLowerCase().includes(from)) continue;
+      if (before && m.sent_at.slice(0, 10) >= before) continue;
+      if (after && m.sent_at.slice(0, 10) <= after) continue;
+      if (!words || m.body_text.toLocaleLowerCase().includes(words)) {
         hits.push({
           message_id: m.id,
           conversation_id: c.id,

@@ -385,7 +385,7 @@ export interface Commands {
   followup_rules: { args: Record<string, never>; result: FollowupRule[] };
   add_followup_rule: { args: { name: string; trigger: RuleTrigger; days: number; template: string | null }; result: FollowupRule };
   set_followup_rule_enabled: { args: { id: number; enabled: boolean }; result: null };
-  /** Reads free text ("tomorrow 9:00", "in 3 days") as a time: the preview under a date field. */
+  /** Reads free text ("tomorrow 9:00", "+3d") as a time: the preview under a date field. */
   parse_when: { args: { text: string }; result: Timestamp };
   settings: { args: Record<string, never>; result: Settings };
   set_setting: { args: { key: keyof Settings; value: string }; result: unknown };
@@ -399,6 +399,9 @@ export interface Commands {
   merge_customers: { args: { keep: number; absorbed: number }; result: number };
   split_customer: { args: { customerId: number; identity: string }; result: unknown };
   undo_customer_change: { args: { change: number }; result: unknown };
+  /** Bench mode only (bench/desktop): what to measure, or null in normal use. */
+  bench_plan: { args: Record<string, never>; result: { customer_id: number; queries: string[] } | null };
+  bench_report: { args: { phase: string; ms: number }; result: null };
 }
 export type Command = keyof Commands;
 

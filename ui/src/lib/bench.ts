@@ -1,0 +1,76 @@
+// Bench mode, for bench/desktop only: when the backend hands out a plan (env
+// SHOPDESK_BENCH_CUSTOMER), the window measures the issue's speed targets on itself, the
+// way a user meets them, and reports each figure to the backend, which prints it:
+//   inbox     first inbox rows painted (ms since the page started; the script adds the
+//             process start from the wall clock it prints)
+//   customer  click → the customer's timeline painted
+//   search    last keystroke → results painted (once per query)
+// Everything goes through the DOM (data-testid), like the end-to-end tests, so the
+// components carry no bench code.
+import { call, isTauri } from './api';
+
+interface BenchPlan {
+  customer_id: number;
+  queries: string[];
+}
+
+/** Resolves once `css` matches, after the frame that shows it has been painted. */
+function painted(css: string, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      observer.disconnect();
+      clearTimeout(timer);
+      // Two frames: the first runs before paint, the second after it.
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())));
+    };
+    const observer = new MutationObserver(() => {
+      if (document.querySelector(css)) done();
+    });
+    const timer = setTimeout(() => {
+      observer.disconnect();
+      reject(new Error(`bench: ${css} never appeared`));
+    }, timeoutMs);
+    if (document.querySelector(css)) done();
+    else observer.observe(document.body, { childList: true, subtree: true, attributes: true });
+  });
+}
+
+async function report(phase: string, ms: number): Promise<void> {
+  await call('bench_report', { phase, ms });
+}
+
+/** Types `text` into the search box as one input event (the end of typing). */
+function typeSearch(text: string): void {
+  const input = document.querySelector<HTMLInputElement>('[data-testid=search-input]');
+  if (!input) throw new Error('bench: no search box');
+  input.focus();
+  input.value = text;
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+/** Opens a customer the way the inbox does; `open` is the shell's own function. */
+export async function runBench(open: (customerId: number) => void): Promise<void> {
+  if (!isTauri()) return;
+  const plan: BenchPlan | null = await call('bench_plan', {});
+  if (!plan) return;
+  try {
+    await report('inbox', await painted('[data-testid=conversation-row]'));
+
+    const start = performance.now();
+    open(plan.customer_id);
+    const shown = await painted(`[data-testid=customer-screen][data-customer-id="${plan.customer_id}"] [data-testid=timeline-item]`);
+    await report('customer', shown - start);
+
+    for (const q of plan.queries) {
+      typeSearch('');
+      await new Promise((r) => setTimeout(r, 300));
+      const before = performance.now();
+      typeSearch(q);
+      const at = await painted('[data-testid=search-result]');
+      await report(`search:${q}`, at - before);
+    }
+  } catch (e) {
+    await report(`error:${String(e)}`, 0);
+  }
+  await report('done', performance.now());
+}
