@@ -63,6 +63,18 @@ enum Command {
         status: Option<Status>,
         #[arg(long, value_parser = parse_vocab::<Channel>)]
         channel: Option<Channel>,
+        /// Only conversations with this tag
+        #[arg(long)]
+        tag: Option<String>,
+        /// A team member's name, `me`, or `none` (unassigned)
+        #[arg(long, value_name = "MEMBER")]
+        assignee: Option<String>,
+        /// Only those where the customer wrote last and waits for an answer
+        #[arg(long)]
+        waiting: bool,
+        /// Only those whose customer has a follow-up due today
+        #[arg(long)]
+        followups_due: bool,
         /// Page size (all when omitted)
         #[arg(long)]
         limit: Option<u32>,
@@ -403,8 +415,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Conversations { customer, status, channel, limit, offset, json } => {
-            let filter = ConversationFilter { customer: customer.map(CustomerId), status, channel, limit, offset, ..Default::default() };
+        Command::Conversations { customer, status, channel, tag, assignee, waiting, followups_due, limit, offset, json } => {
+            let filter = ConversationFilter {
+                customer: customer.map(CustomerId),
+                status,
+                channel,
+                tag,
+                assignee,
+                waiting,
+                followups_due,
+                limit,
+                offset,
+                ..Default::default()
+            };
             let rows = open()?.conversations(&filter)?;
             if json {
                 return print_json(&rows);

@@ -90,7 +90,7 @@ fn entries_kind(path: &str, entries: &[String]) -> Option<ImportKind> {
 /// then says what is wrong with it).
 pub fn zip_entry_names<R: std::io::Read + std::io::Seek>(reader: R, max: usize) -> Vec<String> {
     let Ok(archive) = zip::ZipArchive::new(reader) else { return Vec::new() };
-    archive.file_names().take(max).map(str::to_owned).collect()
+    archive.file_names().take(max).filter_map(|n| n.ok().map(std::borrow::Cow::into_owned)).collect()
 }
 
 /// The importer for `c`, or `None` when nothing about it is recognised.

@@ -101,7 +101,7 @@ pub struct DueFollowup {
 }
 
 /// When a rule counts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleTrigger {
     OrderCreated,

@@ -16,15 +16,48 @@ function escapeAttr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
-/** The email's head styles, its body and the body's attributes, with active content removed (defence in depth: the sandbox already blocks scripts). */
-function clean(html: string): { head: string; body: string; bodyAttrs: string } {
+/** Attributes that load an image or media by themselves. */
+const LOADING_ATTRS = new Set(['src', 'srcset', 'background', 'poster', 'href', 'xlink:href', 'data', 'lowsrc', 'dynsrc']);
+/** Elements whose `href` loads something (an `<a href>` only navigates on a click). */
+const HREF_LOADS = new Set(['image', 'use', 'feimage']);
+
+const isData = (value: string) => /^\s*data:/i.test(value);
+/** CSS url(...) other than data:, and @import (external styles are never allowed). */
+function blockCssUrls(css: string): string {
+  return css.replace(/@import[^;]*;?/gi, '').replace(/url\(\s*(?!['"]?\s*data:)[^)]*\)/gi, 'none');
+}
+
+/**
+ * The email's head styles, its body and the body's attributes, with active content removed
+ * (defence in depth: the sandbox already blocks scripts). With images blocked, remote URLs
+ * are taken out too, so nothing is fetched even by a preload scanner that runs ahead of the
+ * CSP meta.
+ */
+function clean(html: string, showImages: boolean): { head: string; body: string; bodyAttrs: string } {
+  // A DOMParser document has no browsing context: parsing it here loads nothing.
   const doc = new DOMParser().parseFromString(html, 'text/html');
   doc.querySelectorAll(DROP).forEach((el) => el.remove());
   for (const el of Array.from(doc.querySelectorAll('*'))) {
+    const tag = el.localName.toLowerCase();
+    // The importer parks a remote image's address in data-remote-src (crates/ingest
+    // mail/html.rs) so nothing loads it; "Show images" puts it back.
+    const parked = el.getAttribute('data-remote-src');
+    if (parked !== null) {
+      if (showImages && tag === 'img' && /^\s*https?:/i.test(parked)) el.setAttribute('src', parked);
+      el.removeAttribute('data-remote-src');
+    }
     for (const attr of Array.from(el.attributes)) {
       const name = attr.name.toLowerCase();
       const scriptUrl = /^\s*(javascript|vbscript):/i.test(attr.value);
-      if (name.startsWith('on') || scriptUrl) el.removeAttribute(attr.name);
+      const loads = LOADING_ATTRS.has(name) && (!name.endsWith('href') || HREF_LOADS.has(tag));
+      if (name.startsWith('on') || scriptUrl || (!showImages && loads && !isData(attr.value))) {
+        el.removeAttribute(attr.name);
+      } else if (name === 'style') {
+        el.setAttribute('style', showImages ? attr.value.replace(/@import[^;]*;?/gi, '') : blockCssUrls(attr.value));
+      }
+    }
+    if (tag === 'style' && el.textContent) {
+      el.textContent = showImages ? el.textContent.replace(/@import[^;]*;?/gi, '') : blockCssUrls(el.textContent);
     }
   }
   // Without a direction of its own, a Hebrew or Arabic email reads right to left.
@@ -38,7 +71,7 @@ function clean(html: string): { head: string; body: string; bodyAttrs: string } 
 /** The srcdoc for one email: CSP first, links open outside, then the cleaned message. */
 export function emailSrcdoc(html: string, showImages: boolean): string {
   const csp = showImages ? CSP_IMAGES : CSP_BLOCKED;
-  const { head, body, bodyAttrs } = clean(html);
+  const { head, body, bodyAttrs } = clean(html, showImages);
   return (
     `<meta http-equiv="Content-Security-Policy" content="${csp}"><base target="_blank">` +
     `<meta name="referrer" content="no-referrer"><style>${BASE_STYLE}</style>${head}` +
@@ -48,5 +81,5 @@ export function emailSrcdoc(html: string, showImages: boolean): string {
 
 /** Whether the HTML may load images at all (so "Show images" is worth offering). */
 export function mayHaveImages(html: string): boolean {
-  return /<img\b|url\s*\(|background\s*=|<image\b|srcset\s*=/i.test(html);
+  return /<img\b|url\s*\(|background\s*=|<image\b|srcset\s*=|data-remote-src/i.test(html);
 }
