@@ -13,3 +13,8 @@ export function orderState(order: OrderRow): { key: string; label: string } | nu
   const norm = key.trim().toLowerCase().replace(/[\s-]+/g, '_');
   return { key: norm, label: tKnown(`customer.order_status.${norm}`, key) };
 }
+
+/** An order number without the shop's leading "#" (Shopify stores "#1001"); the strings add their own. */
+export function bareNumber(number: string): string {
+  return number.replace(/^#/, '');
+}
