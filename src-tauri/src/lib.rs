@@ -297,6 +297,29 @@ async fn undo_customer_change(state: State<'_, Shared>, change: i64) -> Result<C
     state.with_mut(|app| app.undo_customer_change(change))
 }
 
+/// Opens an attachment with the desktop's default viewer (a copy in a private temp
+/// folder, so the viewer never gets the content-addressed store).
+#[tauri::command]
+async fn open_attachment(state: State<'_, Shared>, id: i64) -> Result<(), AppError> {
+    let dir = std::env::temp_dir().join(format!("shopdesk-attachments-{}", std::process::id())).join(id.to_string());
+    let path = state.with(|app| app.export_attachment(id, &dir))?;
+    std::process::Command::new("xdg-open")
+        .arg(&path)
+        .spawn()
+        .map(drop)
+        .map_err(|e| AppError::new(ErrorCode::Io, format!("opening {}: {e}", path.display())))
+}
+
+/// Saves an attachment into the Downloads folder; returns where it went.
+#[tauri::command]
+async fn save_attachment(state: State<'_, Shared>, id: i64) -> Result<String, AppError> {
+    let dir = directories::UserDirs::new()
+        .and_then(|d| d.download_dir().map(std::path::Path::to_path_buf))
+        .or_else(|| directories::UserDirs::new().map(|d| d.home_dir().to_path_buf()))
+        .ok_or_else(|| AppError::new(ErrorCode::Io, "no Downloads or home folder"))?;
+    state.with(|app| app.export_attachment(id, &dir)).map(|p| p.display().to_string())
+}
+
 /// What `bench/desktop` asks the window to do (env `SHOPDESK_BENCH_CUSTOMER` and
 /// `SHOPDESK_BENCH_QUERIES`, `|`-separated); `None` in normal use.
 #[derive(serde::Serialize)]
@@ -500,6 +523,8 @@ pub fn run() {
             merge_customers,
             split_customer,
             undo_customer_change,
+            open_attachment,
+            save_attachment,
             bench_plan,
             bench_report,
         ])

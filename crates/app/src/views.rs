@@ -115,6 +115,15 @@ pub fn lifetime_value(orders: &[OrderRow]) -> (Vec<MoneyTotal>, Option<Millis>) 
     (totals, last)
 }
 
+/// A sender's file name as a safe single path component: no directories, no control
+/// characters, not hidden, not empty.
+pub fn safe_file_name(name: &str, id: i64) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    if cleaned.is_empty() { format!("attachment-{id}") } else { cleaned.chars().take(200).collect() }
+}
+
 impl App {
     /// The customer screen: one customer's conversations across channels as one timeline,
     /// with orders, notes, pending follow-ups and tags for the sidebar.
@@ -149,6 +158,34 @@ impl App {
             lifetime_value,
             last_purchase,
         })
+    }
+
+    /// A copy of attachment `id` under `dir`, named as the sender named it (made safe as
+    /// a file name), for opening it with the desktop's viewer or keeping it. An existing
+    /// file of that name gets a ` (2)`-style suffix, never overwritten.
+    pub fn export_attachment(&self, id: i64, dir: &std::path::Path) -> Result<std::path::PathBuf> {
+        let row = self.store.attachment(id)?;
+        let stored = row
+            .sha256
+            .as_deref()
+            .zip(self.store.attachments_dir())
+            .map(|(sha, root)| root.join(sha.get(..2).unwrap_or("")).join(sha))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("attachment {id}: its file was not kept (too large or unreadable when imported)")))?;
+        std::fs::create_dir_all(dir).map_err(|e| AppError::io(dir, e))?;
+        let name = safe_file_name(row.filename.as_deref().unwrap_or(""), id);
+        let mut target = dir.join(&name);
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
+            _ => (name.clone(), String::new()),
+        };
+        let mut n = 2;
+        while target.exists() {
+            target = dir.join(format!("{stem} ({n}){ext}"));
+            n += 1;
+        }
+        std::fs::copy(&stored, &target).map_err(|e| AppError::io(&target, e))?;
+        Ok(target)
     }
 
     /// The search box: free words full-text, plus `from:`, `channel:`, `status:`, `tag:`,
@@ -231,6 +268,18 @@ mod tests {
             })
             .collect();
         assert_eq!(shape, ["m1:0", "m3:1", "#1001", "m2:0", "m4:0"]);
+    }
+
+    /// A hostile attachment name cannot leave the target folder or hide itself.
+    #[test]
+    fn attachment_names_are_made_safe() {
+        assert_eq!(safe_file_name("../../etc/passwd", 1), "passwd");
+        assert_eq!(safe_file_name("C:\\x\\faktura.pdf", 2), "faktura.pdf");
+        assert_eq!(safe_file_name(".bashrc", 3), "bashrc");
+        assert_eq!(safe_file_name("a\u{0}b\nc.txt", 4), "abc.txt");
+        assert_eq!(safe_file_name("", 5), "attachment-5");
+        assert_eq!(safe_file_name("..", 6), "attachment-6");
+        assert_eq!(safe_file_name("הזמנה.pdf", 7), "הזמנה.pdf");
     }
 
     /// Lifetime value sums per currency, leaves cancelled orders out, and the last purchase

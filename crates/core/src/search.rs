@@ -157,8 +157,8 @@ mod tests {
         let tz = TimeZone::get("Asia/Jerusalem").expect("zone");
         let q = parse_search("after:2026-11-01 before:2026-11-30", &tz).expect("parses");
         // Midnight in Jerusalem (UTC+2 in November) is 22:00 UTC the day before.
-        assert_eq!(q.after, Some(1_761_948_000_000));
-        assert_eq!(q.before, Some(1_764_453_600_000));
+        assert_eq!(q.after, Some(1_793_484_000_000));
+        assert_eq!(q.before, Some(1_795_989_600_000));
         assert!(q.words.is_empty());
     }
 

@@ -113,3 +113,74 @@ fn search_survives_hostile_queries() {
         store.search(q, 5).unwrap_or_else(|e| panic!("{q}: {e}"));
     }
 }
+
+/// The inbox views: a tag, an assignee (`me`, `none`, a name), "waiting" (the customer
+/// wrote last, not closed) and "follow-ups due" each list exactly the conversations that
+/// qualify, checked against the unfiltered rows and the follow-ups table.
+#[test]
+fn inbox_views_filter_exactly() {
+    let store = demo_store();
+    let all = store.conversations(&ConversationFilter::default()).expect("list");
+    let ids = |f: ConversationFilter| -> Vec<ConversationId> { store.conversations(&f).expect("list").into_iter().map(|c| c.id).collect() };
+
+    let tag = all.iter().find_map(|c| c.tags.first().cloned()).expect("the demo tags conversations");
+    let want: Vec<_> = all.iter().filter(|c| c.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))).map(|c| c.id).collect();
+    assert_eq!(ids(ConversationFilter { tag: Some(tag.to_uppercase()), ..Default::default() }), want);
+
+    let unassigned: Vec<_> = all.iter().filter(|c| c.assignee.is_none()).map(|c| c.id).collect();
+    assert_eq!(ids(ConversationFilter { assignee: Some("none".into()), ..Default::default() }), unassigned);
+    let me = store.team_members().expect("team").into_iter().find(|m| m.is_me).expect("a me");
+    let mine: Vec<_> = all.iter().filter(|c| c.assignee.as_deref() == Some(me.name.as_str())).map(|c| c.id).collect();
+    assert!(!mine.is_empty());
+    assert_eq!(ids(ConversationFilter { assignee: Some("me".into()), ..Default::default() }), mine);
+    assert_eq!(ids(ConversationFilter { assignee: Some(me.name.to_lowercase()), ..Default::default() }), mine);
+
+    let waiting: Vec<_> = all
+        .iter()
+        .filter(|c| c.status != Status::Closed && c.last_inbound.is_some_and(|at| at >= c.last_activity))
+        .map(|c| c.id)
+        .collect();
+    assert!(!waiting.is_empty() && waiting.len() < all.len());
+    assert_eq!(ids(ConversationFilter { waiting: true, ..Default::default() }), waiting);
+
+    let by = ANCHOR + DAY;
+    let due_customers: std::collections::HashSet<_> = store
+        .followups(shopdesk_store::FollowupFilter::DueBefore(by))
+        .expect("followups")
+        .into_iter()
+        .map(|f| f.customer_id)
+        .collect();
+    let due: Vec<_> = all.iter().filter(|c| due_customers.contains(&c.customer_id)).map(|c| c.id).collect();
+    assert!(!due.is_empty());
+    assert_eq!(ids(ConversationFilter { followups_due_by: Some(by), ..Default::default() }), due);
+}
+
+/// Search operators filter the full-text hits: every hit of `channel:`/`status:`/`tag:`/
+/// `from:`/dates satisfies the operator, and operators alone list messages newest first.
+#[test]
+fn search_operators_filter_hits() {
+    use shopdesk_core::search::parse_search;
+    let store = demo_store();
+    let tz = jiff::tz::TimeZone::UTC;
+    let q = |text: &str| store.search_query(&parse_search(text, &tz).expect("parses"), 500).expect("search");
+
+    let whatsapp = q("channel:whatsapp");
+    assert!(!whatsapp.is_empty() && whatsapp.iter().all(|h| h.channel == Channel::Whatsapp));
+    assert!(whatsapp.windows(2).all(|w| w[0].sent_at >= w[1].sent_at), "operators alone: newest first");
+
+    let open = q("status:open");
+    assert!(!open.is_empty());
+    for h in &open {
+        assert_eq!(store.conversation(h.conversation_id).expect("row").status, Status::Open);
+    }
+
+    let someone = &whatsapp[0].customer_name;
+    let first = someone.split_whitespace().next().expect("a name");
+    let from = q(&format!("from:\"{first}\""));
+    assert!(from.iter().any(|h| &h.customer_name == someone));
+
+    let after = q("after:2025-11-15 before:2025-11-20");
+    assert!(!after.is_empty() && after.iter().all(|h| (1_763_164_800_000..1_763_596_800_000).contains(&h.sent_at)));
+    let none = q("before:1990-01-01");
+    assert!(none.is_empty());
+}

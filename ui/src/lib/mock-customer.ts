@@ -27,16 +27,10 @@ import type {
   TemplateRow,
   TimelineItem,
 } from './types';
+import { DAY, HOUR, iso } from './mock-time';
 import { data, fail } from './mock';
 import { mockShell } from './mock-shell';
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 interface Change extends CustomerChange {
   conversations: number[];

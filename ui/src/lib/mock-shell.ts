@@ -14,14 +14,8 @@ import type {
   TeamMember,
   Timestamp,
 } from './types';
+import { DAY, HOUR, MINUTE, iso } from './mock-time';
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-
-function iso(ms: number): Timestamp {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 interface ShellDb {
   team: TeamMember[];

@@ -399,6 +399,10 @@ export interface Commands {
   merge_customers: { args: { keep: number; absorbed: number }; result: number };
   split_customer: { args: { customerId: number; identity: string }; result: unknown };
   undo_customer_change: { args: { change: number }; result: unknown };
+  /** Opens the attachment with the desktop's viewer. */
+  open_attachment: { args: { id: number }; result: null };
+  /** Copies the attachment into Downloads; resolves to where it went. */
+  save_attachment: { args: { id: number }; result: string };
   /** Bench mode only (bench/desktop): what to measure, or null in normal use. */
   bench_plan: { args: Record<string, never>; result: { customer_id: number; queries: string[] } | null };
   bench_report: { args: { phase: string; ms: number }; result: null };
