@@ -320,11 +320,13 @@ async fn save_attachment(state: State<'_, Shared>, id: i64) -> Result<String, Ap
     state.with(|app| app.export_attachment(id, &dir)).map(|p| p.display().to_string())
 }
 
-/// What `bench/desktop` asks the window to do (env `SHOPDESK_BENCH_CUSTOMER` and
-/// `SHOPDESK_BENCH_QUERIES`, `|`-separated); `None` in normal use.
+/// What `bench/desktop` asks the window to do (env `SHOPDESK_BENCH_CUSTOMER`,
+/// `SHOPDESK_BENCH_OTHER_CUSTOMER`, `SHOPDESK_BENCH_QUERIES` `|`-separated); `None` in
+/// normal use.
 #[derive(serde::Serialize)]
 struct BenchPlan {
     customer_id: i64,
+    other_customer_id: Option<i64>,
     queries: Vec<String>,
 }
 
@@ -333,7 +335,8 @@ async fn bench_plan() -> Result<Option<BenchPlan>, AppError> {
     let Ok(customer) = std::env::var("SHOPDESK_BENCH_CUSTOMER") else { return Ok(None) };
     let customer_id = customer.parse().map_err(|_| AppError::new(ErrorCode::InvalidInput, "SHOPDESK_BENCH_CUSTOMER must be a customer id"))?;
     let queries = std::env::var("SHOPDESK_BENCH_QUERIES").unwrap_or_default().split('|').filter(|q| !q.is_empty()).map(str::to_owned).collect();
-    Ok(Some(BenchPlan { customer_id, queries }))
+    let other_customer_id = std::env::var("SHOPDESK_BENCH_OTHER_CUSTOMER").ok().and_then(|v| v.parse().ok());
+    Ok(Some(BenchPlan { customer_id, other_customer_id, queries }))
 }
 
 /// A figure the window measured in bench mode, printed for `bench/desktop` with the wall

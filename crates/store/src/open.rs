@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const MIGRATION_FILES: &[&str] = &[
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_chats.sql"),
+    include_str!("../../../migrations/0003_search.sql"),
 ];
 
 /// How many schema versions this build knows (`PRAGMA user_version` after migrating).

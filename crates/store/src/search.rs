@@ -60,11 +60,12 @@ impl Store {
         }
         if let Some(from) = &query.from {
             let like = format!("%{}%", escape_like(from));
+            // The customers that match are found once (not per message row).
             sql.push_str(
                 " AND (m.author LIKE ?1_ ESCAPE '\\'
-                       OR (m.direction = 'in' AND (cu.name LIKE ?1_ ESCAPE '\\'
-                           OR EXISTS (SELECT 1 FROM identities i WHERE i.customer_id = c.customer_id
-                                         AND i.value LIKE ?1_ ESCAPE '\\'))))",
+                       OR (m.direction = 'in' AND c.customer_id IN (
+                           SELECT id FROM customers WHERE name LIKE ?1_ ESCAPE '\\'
+                           UNION SELECT customer_id FROM identities WHERE value LIKE ?1_ ESCAPE '\\')))",
             );
             // Numbered placeholders keep the three uses of one value readable.
             let n = args.len() + 1;

@@ -404,7 +404,7 @@ export interface Commands {
   /** Copies the attachment into Downloads; resolves to where it went. */
   save_attachment: { args: { id: number }; result: string };
   /** Bench mode only (bench/desktop): what to measure, or null in normal use. */
-  bench_plan: { args: Record<string, never>; result: { customer_id: number; queries: string[] } | null };
+  bench_plan: { args: Record<string, never>; result: { customer_id: number; other_customer_id: number | null; queries: string[] } | null };
   bench_report: { args: { phase: string; ms: number }; result: null };
 }
 export type Command = keyof Commands;
