@@ -66,14 +66,14 @@ fn json_kind(path: &str, head: &[u8]) -> Option<ImportKind> {
 
 fn entries_kind(path: &str, entries: &[String]) -> Option<ImportKind> {
     let names: Vec<&str> = entries.iter().map(|e| base(e)).collect();
-    if names.iter().any(|n| *n == "result.json") {
+    if names.contains(&"result.json") {
         return Some(ImportKind::Telegram);
     }
     if names.iter().any(|n| n.starts_with("message_") && n.ends_with(".json")) {
         let all = entries.join("/");
         return Some(meta_kind(&format!("{path}/{all}")));
     }
-    if names.iter().any(|n| *n == "_chat.txt") || (names.iter().any(|n| ext(n) == "txt") && !names.iter().any(|n| ext(n) == "eml")) {
+    if names.contains(&"_chat.txt") || (names.iter().any(|n| ext(n) == "txt") && !names.iter().any(|n| ext(n) == "eml")) {
         return Some(ImportKind::Whatsapp);
     }
     let maildir = entries.iter().any(|e| {

@@ -3,8 +3,9 @@
 //! to the shop's INBOX, then times, on the same mailbox in the same run:
 //!   - the floor: one bare `UID FETCH 1:* BODY.PEEK[]` over a plain IMAP session;
 //!   - ours: `shopdesk sync --once` into an empty database (fetch + parse + store + FTS);
-//!   - mbsync (isync) pulling the same INBOX into an empty Maildir;
-//! and prints each and the ratio ours / mbsync. Needs a Secret Service keyring in the
+//!   - mbsync (isync) pulling the same INBOX into an empty Maildir.
+//!
+//! It prints each and the ratio ours / mbsync. Needs a Secret Service keyring in the
 //! session (the account password goes there), as `./x bench` provides.
 
 use anyhow::{Context, Result, bail};
