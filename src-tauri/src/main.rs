@@ -2,5 +2,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    #[cfg(target_os = "linux")]
+    shopdesk_desktop::without_gpu_use_software_compositing();
     shopdesk_desktop::run();
 }

@@ -16,10 +16,14 @@ interface BenchPlan {
   queries: string[];
 }
 
+/** When `css` last appeared in the DOM (before painting), for telling script from paint. */
+let inDom = 0;
+
 /** Resolves once `css` matches, after the frame that shows it has been painted. */
 function painted(css: string, timeoutMs = 30_000): Promise<number> {
   return new Promise((resolve, reject) => {
     const done = (): void => {
+      inDom = performance.now();
       observer.disconnect();
       clearTimeout(timer);
       // Two frames: the first runs before paint, the second after it.
@@ -95,6 +99,7 @@ export async function runBench(open: (customerId: number) => void): Promise<void
       typeSearch(q);
       const at = await painted('[data-testid=search-result]');
       await report(`search:${q}`, at - before);
+      await report(`search-in-dom:${q}`, inDom - before);
     }
   } catch (e) {
     await report(`error:${String(e)}`, 0);
