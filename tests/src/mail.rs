@@ -246,6 +246,28 @@ impl MailServers {
             .with_context(|| format!("SMTP to {HOST}:{} failed\n{}", self.smtp_port(), self.log_tail()))
     }
 
+    /// The shop's mailbox as a Shopdesk account on these servers (plain IMAP/SMTP on
+    /// loopback), named `name`; callers change what their test is about.
+    pub fn shop_account(&self, name: &str) -> shopdesk_app::Account {
+        shopdesk_app::Account {
+            id: 0,
+            name: name.to_owned(),
+            email: self.shop().address.clone(),
+            aliases: vec![],
+            display_name: None,
+            username: self.shop().login.clone(),
+            imap_host: HOST.into(),
+            imap_port: self.imap_port(),
+            imap_tls: shopdesk_core::TlsMode::None,
+            smtp_host: HOST.into(),
+            smtp_port: self.smtp_port(),
+            smtp_tls: shopdesk_core::TlsMode::None,
+            ca_file: None,
+            folders: vec![],
+            signature: None,
+        }
+    }
+
     /// Every message in `user`'s `folder`, raw, read over plain IMAP on loopback.
     pub fn fetch_folder(&self, user: &MailUser, folder: &str) -> Result<Vec<Vec<u8>>> {
         let tcp = TcpStream::connect((HOST, self.imap_port())).context("connecting to Dovecot")?;

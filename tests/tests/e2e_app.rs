@@ -108,9 +108,8 @@ async fn demo_inbox_lists_and_opens_conversations() -> anyhow::Result<()> {
 /// is up to date, and mail delivered while the window is open arrives by itself (IDLE).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_syncs_mail_in_the_background() -> anyhow::Result<()> {
-    use shopdesk_app::{Account, OsKeyring, SystemHost};
-    use shopdesk_core::TlsMode;
-    use shopdesk_systests::mail::{HOST, MailServers};
+    use shopdesk_app::{OsKeyring, SystemHost};
+    use shopdesk_systests::mail::MailServers;
 
     let servers = MailServers::start()?;
     let (c, s) = (servers.customer().address.clone(), servers.shop().address.clone());
@@ -122,23 +121,7 @@ async fn the_window_syncs_mail_in_the_background() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("shop.db");
     let name = format!("e2e-{}-{}", std::process::id(), dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("x"));
-    let account = Account {
-        id: 0,
-        name: name.clone(),
-        email: s.clone(),
-        aliases: vec![],
-        display_name: None,
-        username: servers.shop().login.clone(),
-        imap_host: HOST.into(),
-        imap_port: servers.imap_port(),
-        imap_tls: TlsMode::None,
-        smtp_host: HOST.into(),
-        smtp_port: servers.smtp_port(),
-        smtp_tls: TlsMode::None,
-        ca_file: None,
-        folders: vec![],
-        signature: None,
-    };
+    let account = servers.shop_account(&name);
     App::open(&db, SystemHost)?.add_account(&account, &servers.shop().password, &OsKeyring)?;
 
     let (_driver, client) = launch(&db).await?;
@@ -467,9 +450,8 @@ async fn hostile_html_mail_runs_no_script_and_fetches_nothing() -> anyhow::Resul
 /// reaches the customer's INBOX on the test Dovecot with that text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reply_with_a_saved_reply_reaches_the_customer() -> anyhow::Result<()> {
-    use shopdesk_app::{Account, OsKeyring};
-    use shopdesk_core::TlsMode;
-    use shopdesk_systests::mail::{HOST, MailServers};
+    use shopdesk_app::OsKeyring;
+    use shopdesk_systests::mail::MailServers;
 
     let servers = MailServers::start()?;
     let (c, s) = (servers.customer().address.clone(), servers.shop().address.clone());
@@ -484,23 +466,7 @@ async fn reply_with_a_saved_reply_reaches_the_customer() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("shop.db");
     let name = format!("e2e-reply-{}", std::process::id());
-    let account = Account {
-        id: 0,
-        name: name.clone(),
-        email: s.clone(),
-        aliases: vec![],
-        display_name: Some("Sunflower Shop".into()),
-        username: servers.shop().login.clone(),
-        imap_host: HOST.into(),
-        imap_port: servers.imap_port(),
-        imap_tls: TlsMode::None,
-        smtp_host: HOST.into(),
-        smtp_port: servers.smtp_port(),
-        smtp_tls: TlsMode::None,
-        ca_file: None,
-        folders: vec![],
-        signature: None,
-    };
+    let account = shopdesk_app::Account { display_name: Some("Sunflower Shop".into()), ..servers.shop_account(&name) };
     {
         let mut app = App::open(&db, SystemHost)?;
         app.add_account(&account, &servers.shop().password, &OsKeyring)?;

@@ -8,8 +8,7 @@
 
 use anyhow::{Context, Result, bail};
 use shopdesk_app::{Account, App, OsKeyring, ReplyDraft, SystemHost};
-use shopdesk_core::TlsMode;
-use shopdesk_systests::mail::{HOST, MailServers};
+use shopdesk_systests::mail::MailServers;
 use std::time::{Duration, Instant};
 
 fn main() -> Result<()> {
@@ -26,21 +25,9 @@ fn main() -> Result<()> {
     let mut app = App::open(&work.path().join("shop.db"), SystemHost)?;
     let shop = servers.shop().clone();
     let account = Account {
-        id: 0,
-        name: format!("bench-reply-{}", std::process::id()),
-        email: shop.address.clone(),
-        aliases: vec![],
         display_name: Some("Sunflower Shop".into()),
-        username: shop.login.clone(),
-        imap_host: HOST.into(),
-        imap_port: servers.imap_port(),
-        imap_tls: TlsMode::None,
-        smtp_host: HOST.into(),
-        smtp_port: servers.smtp_port(),
-        smtp_tls: TlsMode::None,
-        ca_file: None,
-        folders: vec![],
         signature: Some("Sunflower Shop".into()),
+        ..servers.shop_account(&format!("bench-reply-{}", std::process::id()))
     };
     app.add_account(&account, &shop.password, &OsKeyring).context("account add (is a Secret Service keyring running?)")?;
     let eml = work.path().join("customer.eml");
