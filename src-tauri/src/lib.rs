@@ -252,19 +252,29 @@ async fn import_file(handle: AppHandle, state: State<'_, Shared>, kind: String, 
         "auto" => None,
         other => Some(serde_json::from_value(serde_json::Value::String(other.to_owned())).map_err(|_| AppError::new(ErrorCode::InvalidInput, format!("unknown import kind {other:?}")))?),
     };
+    // Its own connection (as sync and delivery have), so the window stays usable while a
+    // big export is read; SQLite serialises the writes.
+    let db = state.with(|app| app.db_path().map(std::path::Path::to_path_buf).ok_or_else(|| AppError::new(ErrorCode::Internal, "the database has no file")))?;
     let source = path.clone();
-    state
-        .blocking(move |app| {
-            let mut last = std::time::Instant::now();
-            app.import_path(kind, std::path::Path::new(&path), |p| {
-                // A few events a second are enough for a progress bar.
-                if p.done == p.total || last.elapsed() >= std::time::Duration::from_millis(100) {
-                    last = std::time::Instant::now();
-                    let _ = handle.emit("import-progress", ImportProgress { source: source.clone(), done: p.done, total: p.total });
-                }
-            })
+    let outcome = tauri::async_runtime::spawn_blocking(move || {
+        let mut app = App::open(&db, SystemHost)?;
+        let mut last = std::time::Instant::now();
+        app.import_path(kind, std::path::Path::new(&path), |p| {
+            // A few events a second are enough for a progress bar.
+            if p.done == p.total || last.elapsed() >= std::time::Duration::from_millis(100) {
+                last = std::time::Instant::now();
+                let _ = handle.emit("import-progress", ImportProgress { source: source.clone(), done: p.done, total: p.total });
+            }
         })
-        .await
+    })
+    .await
+    .map_err(|e| AppError::new(ErrorCode::Internal, format!("background task failed: {e}")))??;
+    // Imported orders may start follow-up rules: wake the scheduler now, not in a minute.
+    state.with(|app| {
+        app.followups_changed();
+        Ok(())
+    })?;
+    Ok(outcome)
 }
 
 #[tauri::command]

@@ -500,3 +500,42 @@ async fn reply_with_a_saved_reply_reaches_the_customer() -> anyhow::Result<()> {
     let _ = OsKeyring.delete(&name);
     result
 }
+
+/// The Import screen: a WhatsApp export given by path (kind found from its contents) is
+/// imported with a report whose counts are the database's, and importing it again reports
+/// every message as a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_an_export_from_the_import_screen() -> anyhow::Result<()> {
+    let export = shopdesk_systests::corpus::corpus_file("whatstk/chats/whatsapp/pokemon.txt")?;
+    let dir = tempfile::tempdir()?;
+    let (db, host) = demo_db(dir.path())?;
+    let before = App::open(&db, host.clone())?.stats()?.messages;
+    let db2 = db.clone();
+    with_window(&db, "import_screen", |client| async move {
+        client.find(Locator::Css("[data-testid=nav-import]")).await?.click().await?;
+        wait_count(&client, "[data-testid=import-path]", 1).await?;
+        let path_input = client.find(Locator::Css("[data-testid=import-path]")).await?;
+        path_input.send_keys(&export.display().to_string()).await?;
+        client.find(Locator::Css("[data-testid=import-start]")).await?.click().await?;
+        wait_count(&client, "[data-testid=import-report] [data-testid=import-imported]", 1).await?;
+        let imported: i64 = client
+            .find(Locator::Css("[data-testid=import-imported]"))
+            .await?
+            .attr("data-value")
+            .await?
+            .context("data-value")?
+            .parse()?;
+        let after = App::open(&db2, SystemHost)?.stats()?.messages;
+        assert!(imported > 0);
+        assert_eq!(after - before, imported, "the report counts what was stored");
+
+        // Again: nothing new.
+        client.find(Locator::Css("[data-testid=import-start]")).await?.click().await?;
+        wait_count(&client, "[data-testid=import-report]", 2).await?;
+        let newest = client.find(Locator::Css("[data-testid=import-report] [data-testid=import-imported]")).await?;
+        assert_eq!(newest.attr("data-value").await?.as_deref(), Some("0"));
+        assert_eq!(App::open(&db2, SystemHost)?.stats()?.messages, after);
+        anyhow::Ok(())
+    })
+    .await
+}
