@@ -477,6 +477,7 @@ pub fn run() {
     }
     let db = path.ok().filter(|_| app.is_ok());
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(Shared(app.clone()))
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();

@@ -119,3 +119,12 @@ export async function onFileDrop(handler: (paths: string[]) => void): Promise<()
     if (event.payload.type === 'drop') handler(event.payload.paths);
   });
 }
+
+/** The desktop's file chooser (several files, or one folder with `folder`); [] when cancelled or outside Tauri. */
+export async function pickFiles(options: { folder?: boolean } = {}): Promise<string[]> {
+  if (!isTauri()) return [];
+  const { open } = await import('@tauri-apps/plugin-dialog');
+  const picked = await open({ multiple: !options.folder, directory: options.folder ?? false });
+  if (picked === null) return [];
+  return Array.isArray(picked) ? picked : [picked];
+}
