@@ -25,31 +25,37 @@ use tauri::{AppHandle, Emitter, Manager, State};
 struct Shared(Result<Arc<Mutex<App>>, AppError>);
 
 impl Shared {
+    fn app(&self) -> Result<&Arc<Mutex<App>>, AppError> {
+        self.0.as_ref().map_err(Clone::clone)
+    }
+
     fn with<T>(&self, f: impl FnOnce(&App) -> Result<T, AppError>) -> Result<T, AppError> {
-        let app = self.0.as_ref().map_err(Clone::clone)?;
-        let guard = app.lock().map_err(|_| AppError::new(ErrorCode::Internal, "the database lock was poisoned"))?;
-        f(&guard)
+        f(&*lock(self.app()?)?)
     }
 
     fn with_mut<T>(&self, f: impl FnOnce(&mut App) -> Result<T, AppError>) -> Result<T, AppError> {
-        let app = self.0.as_ref().map_err(Clone::clone)?;
-        let mut guard = app.lock().map_err(|_| AppError::new(ErrorCode::Internal, "the database lock was poisoned"))?;
-        f(&mut guard)
+        f(&mut *lock(self.app()?)?)
     }
 
-    /// For work that may take a while (imports, server logins): run off the async runtime.
+    /// For work that may take a while (keyring lookups, server logins): off the runtime.
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut App) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
-        let app = self.0.as_ref().map_err(Clone::clone)?.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            let mut guard = app.lock().map_err(|_| AppError::new(ErrorCode::Internal, "the database lock was poisoned"))?;
-            f(&mut guard)
-        })
+        let app = self.app()?.clone();
+        off_runtime(move || f(&mut *lock(&app)?)).await
+    }
+}
+
+fn lock(app: &Mutex<App>) -> Result<std::sync::MutexGuard<'_, App>, AppError> {
+    app.lock().map_err(|_| AppError::new(ErrorCode::Internal, "the database lock was poisoned"))
+}
+
+/// Runs blocking work on Tauri's blocking pool, so the async runtime keeps answering.
+async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> Result<T, AppError> + Send + 'static) -> Result<T, AppError> {
+    tauri::async_runtime::spawn_blocking(f)
         .await
         .map_err(|e| AppError::new(ErrorCode::Internal, format!("background task failed: {e}")))?
-    }
 }
 
 #[tauri::command]
@@ -250,13 +256,13 @@ struct ImportProgress {
 async fn import_file(handle: AppHandle, state: State<'_, Shared>, kind: String, path: String) -> Result<ImportOutcome, AppError> {
     let kind: Option<ImportKind> = match kind.as_str() {
         "auto" => None,
-        other => Some(serde_json::from_value(serde_json::Value::String(other.to_owned())).map_err(|_| AppError::new(ErrorCode::InvalidInput, format!("unknown import kind {other:?}")))?),
+        other => Some(other.parse()?),
     };
     // Its own connection (as sync and delivery have), so the window stays usable while a
     // big export is read; SQLite serialises the writes.
     let db = state.with(|app| app.db_path().map(std::path::Path::to_path_buf).ok_or_else(|| AppError::new(ErrorCode::Internal, "the database has no file")))?;
     let source = path.clone();
-    let outcome = tauri::async_runtime::spawn_blocking(move || {
+    let outcome = off_runtime(move || {
         let mut app = App::open(&db, SystemHost)?;
         let mut last = std::time::Instant::now();
         app.import_path(kind, std::path::Path::new(&path), |p| {
@@ -267,8 +273,7 @@ async fn import_file(handle: AppHandle, state: State<'_, Shared>, kind: String, 
             }
         })
     })
-    .await
-    .map_err(|e| AppError::new(ErrorCode::Internal, format!("background task failed: {e}")))??;
+    .await?;
     // Imported orders may start follow-up rules: wake the scheduler now, not in a minute.
     state.with(|app| {
         app.followups_changed();
@@ -408,6 +413,12 @@ struct Syncing(Option<BackgroundSync>);
 /// The outbox delivery loop (kept so it lives as long as the window).
 struct Delivering(#[allow(dead_code)] Option<BackgroundDelivery>);
 
+/// Desktop notifications whose click opens what they name in the window.
+fn window_notifier(handle: &AppHandle) -> DesktopNotifier {
+    let handle = handle.clone();
+    DesktopNotifier::new(Some(Arc::new(move |target| open_in_window(&handle, target))))
+}
+
 /// Shows the window and asks the UI to open what a clicked notification names.
 fn open_in_window(handle: &AppHandle, target: OpenTarget) {
     if let Some(window) = handle.get_webview_window("main") {
@@ -430,8 +441,7 @@ fn update_badge(handle: &AppHandle, app: &Arc<Mutex<App>>) {
 
 /// Starts the reminder scheduler on Tauri's async runtime, with desktop notifications.
 fn start_reminders(handle: &AppHandle, app: &Arc<Mutex<App>>) {
-    let on_open_handle = handle.clone();
-    let notifier = DesktopNotifier::new(Some(Arc::new(move |target| open_in_window(&on_open_handle, target))));
+    let notifier = window_notifier(handle);
     let badge = (handle.clone(), app.clone());
     let scheduler = Scheduler::new(app.clone(), Arc::new(notifier), SchedulerOptions::default())
         .on_event(move |_| update_badge(&badge.0, &badge.1));
@@ -488,21 +498,15 @@ pub fn run() {
             }
             let sync_handle = handle.clone();
             let notify_app = app.as_ref().ok().cloned();
-            let mail_notifier = DesktopNotifier::new(Some(Arc::new({
-                let handle = handle.clone();
-                move |target| open_in_window(&handle, target)
-            })));
+            let mail_notifier = window_notifier(&handle);
             let syncing = db.as_ref().and_then(|db| {
                 BackgroundSync::start(db, Arc::new(OsKeyring), move |status| {
-                    // New customer mail while the window is open (setting notify_new_mail);
-                    // a folder read from scratch is history, not news.
-                    if let (SyncStatus::Synced { report, .. }, Some(app)) = (&status, &notify_app) {
-                        let new: Vec<_> = report.folders.iter().filter(|f| !f.full_resync).flat_map(|f| f.new_messages.iter().copied()).collect();
-                        if let Ok(app) = app.lock()
-                            && let Err(e) = app.notify_new_mail(&mail_notifier, &new)
-                        {
-                            eprintln!("shopdesk: new-mail notification: {e}");
-                        }
+                    // New customer mail while the window is open (setting notify_new_mail).
+                    if let (SyncStatus::Synced { report, .. }, Some(app)) = (&status, &notify_app)
+                        && let Ok(app) = app.lock()
+                        && let Err(e) = app.notify_new_mail(&mail_notifier, &report.news())
+                    {
+                        eprintln!("shopdesk: new-mail notification: {e}");
                     }
                     let _ = sync_handle.emit("sync", status);
                 })

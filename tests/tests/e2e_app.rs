@@ -60,16 +60,13 @@ async fn wait_count(client: &Client, css: &str, min: usize) -> anyhow::Result<us
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_inbox_lists_and_opens_conversations() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let db = dir.path().join("demo.db");
-    let host = FixedHost { now: jiff::Timestamp::now().as_millisecond(), tz: jiff::tz::TimeZone::UTC };
-    let anchor = start_of_day(host.now, &host.tz);
-    create_demo(&db, &DemoOptions { anchor, ..DemoOptions::default() }, false, host.now)?;
+    let (db, host) = demo_db(dir.path())?;
     let expected = App::open(&db, host)?.conversations(&ConversationFilter::default())?;
     let newest = expected.first().context("the demo has conversations")?;
     let expected_messages = App::open(&db, FixedHost { now: 0, tz: jiff::tz::TimeZone::UTC })?.messages(newest.id)?;
 
-    let (_driver, client) = launch(&db).await?;
-    let result = async {
+    let newest = newest.clone();
+    with_window(&db, "demo_inbox", |client| async move {
         let rows = wait_count(&client, "[data-testid=conversation-row]", 1).await?;
         assert!(rows >= 20, "only {rows} rows listed");
         let first = client.find(Locator::Css("[data-testid=conversation-row]")).await?;
@@ -94,13 +91,8 @@ async fn demo_inbox_lists_and_opens_conversations() -> anyhow::Result<()> {
         let first_line = last.body_text.lines().next().unwrap_or_default();
         assert!(view.contains(first_line), "the newest message text {first_line:?} is shown");
         anyhow::Ok(())
-    }
-    .await;
-    if result.is_err() {
-        save_screenshot(&client, "demo_inbox").await;
-    }
-    client.close().await.ok();
-    result
+    })
+    .await
 }
 
 /// The app syncs configured mailboxes in the background: mail waiting on the real
@@ -124,26 +116,21 @@ async fn the_window_syncs_mail_in_the_background() -> anyhow::Result<()> {
     let account = servers.shop_account(&name);
     App::open(&db, SystemHost)?.add_account(&account, &servers.shop().password, &OsKeyring)?;
 
-    let (_driver, client) = launch(&db).await?;
-    let result = async {
+    let (c, s, mail, servers, name) = (&c, &s, &mail, &servers, &name);
+    with_window(&db, "background_sync", |client| async move {
         wait_count(&client, "[data-testid=conversation-row]", 1).await?;
         let row = client.find(Locator::Css("[data-testid=conversation-row]")).await?.prop("textContent").await?.unwrap_or_default();
         assert!(row.contains("Dana Levi") && row.contains("שאלה על הזמנה 1042"), "row: {row}");
         wait_count(&client, "[data-testid=sync-synced], [data-testid=sync-waiting]", 1).await?;
         let sync = client.find(Locator::Css("[data-testid=sync]")).await?.prop("textContent").await?.unwrap_or_default();
-        assert!(sync.contains(&name) && sync.contains("up to date"), "sync indicator: {sync}");
+        assert!(sync.contains(name.as_str()) && sync.contains("up to date"), "sync indicator: {sync}");
 
-        servers.send_raw(&c, &[&s], &mail("Second question", "bg2@example.test"))?;
+        servers.send_raw(c, &[s], &mail("Second question", "bg2@example.test"))?;
         let rows = wait_count(&client, "[data-testid=conversation-row]", 2).await?;
         assert_eq!(rows, 2);
         anyhow::Ok(())
-    }
-    .await;
-    if result.is_err() {
-        save_screenshot(&client, "background_sync").await;
-    }
-    client.close().await.ok();
-    result
+    })
+    .await
 }
 
 // ---- The screens of issue 6 -------------------------------------------------------------

@@ -56,6 +56,12 @@ impl AppError {
     }
 }
 
+impl From<shopdesk_ingest::sniff::UnknownImportKind> for AppError {
+    fn from(e: shopdesk_ingest::sniff::UnknownImportKind) -> AppError {
+        AppError::new(ErrorCode::InvalidInput, e.to_string())
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         let code = match &e {

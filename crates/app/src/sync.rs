@@ -57,6 +57,14 @@ pub(crate) fn imap_settings_with(account: &Account, password: String) -> ImapSet
     }
 }
 
+impl SyncReport {
+    /// The messages this pass brought that are news: not those of a folder read from
+    /// scratch (a new account's history or a UIDVALIDITY change).
+    pub fn news(&self) -> Vec<MessageId> {
+        self.folders.iter().filter(|f| !f.full_resync).flat_map(|f| f.new_messages.iter().copied()).collect()
+    }
+}
+
 /// What one pass over an account did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct SyncReport {

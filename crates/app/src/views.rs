@@ -168,9 +168,7 @@ impl App {
         let stored = row
             .sha256
             .as_deref()
-            .zip(self.store.attachments_dir())
-            .map(|(sha, root)| root.join(sha.get(..2).unwrap_or("")).join(sha))
-            .filter(|p| p.is_file())
+            .and_then(|sha| self.store.attachment_file(sha))
             .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("attachment {id}: its file was not kept (too large or unreadable when imported)")))?;
         std::fs::create_dir_all(dir).map_err(|e| AppError::io(dir, e))?;
         let name = safe_file_name(row.filename.as_deref().unwrap_or(""), id);

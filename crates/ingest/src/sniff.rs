@@ -29,6 +29,22 @@ impl ImportKind {
     }
 }
 
+/// The name the UI and CLI use, as [`ImportKind::as_str`] writes it.
+impl std::str::FromStr for ImportKind {
+    type Err = UnknownImportKind;
+
+    fn from_str(s: &str) -> Result<ImportKind, UnknownImportKind> {
+        ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownImportKind(s.to_owned()))
+    }
+}
+
+const ALL: [ImportKind; 6] =
+    [ImportKind::Mail, ImportKind::Whatsapp, ImportKind::Messenger, ImportKind::Instagram, ImportKind::Telegram, ImportKind::Orders];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown import kind {0:?}; use mail, whatsapp, messenger, instagram, telegram or orders")]
+pub struct UnknownImportKind(pub String);
+
 /// What the caller knows about the path.
 pub struct Candidate<'a> {
     /// The full path as text (folder names such as `instagram` tell exports apart).
@@ -145,6 +161,15 @@ mod tests {
         assert_eq!(listing("/x/Takeout", true, &["a.eml", "b.eml"]), Some(ImportKind::Mail));
         assert_eq!(listing("/x/Maildir", true, &["cur", "new", "tmp"]), Some(ImportKind::Mail));
         assert_eq!(listing("/x/telegram-export", true, &["result.json", "photos/p.jpg"]), Some(ImportKind::Telegram));
+    }
+
+    /// Every kind reads back from its name; other names are refused.
+    #[test]
+    fn kinds_round_trip_by_name() {
+        for k in ALL {
+            assert_eq!(k.as_str().parse::<ImportKind>(), Ok(k));
+        }
+        assert!("fax".parse::<ImportKind>().is_err());
     }
 
     /// Something that is none of these is not guessed at.

@@ -103,6 +103,11 @@ fn attachment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttachmentRow> {
     })
 }
 
+/// SQL condition: conversation `c` carries the tag bound to `?` (the inbox filter and the
+/// search box's `tag:`; tag names compare without case).
+pub(crate) const HAS_TAG: &str = " AND c.id IN (SELECT ct.conversation_id FROM conversation_tags ct
+                                  JOIN tags t ON t.id = ct.tag_id WHERE t.name = ?)";
+
 const SNIPPET_CHARS: usize = 120;
 
 impl Store {
@@ -138,10 +143,7 @@ impl Store {
             args.push(Value::Text(channel.as_str().to_owned()));
         }
         if let Some(tag) = &filter.tag {
-            sql.push_str(
-                " AND c.id IN (SELECT ct.conversation_id FROM conversation_tags ct
-                                 JOIN tags t ON t.id = ct.tag_id WHERE t.name = ?)",
-            );
+            sql.push_str(HAS_TAG);
             args.push(Value::Text(tag.trim().to_owned()));
         }
         match filter.assignee.as_deref().map(str::trim) {

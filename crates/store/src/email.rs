@@ -111,6 +111,12 @@ impl Store {
     pub fn attachments_dir(&self) -> Option<PathBuf> {
         self.path().and_then(Path::parent).map(|dir| dir.join("attachments"))
     }
+
+    /// Where the bytes with this SHA-256 are kept, if they are.
+    pub fn attachment_file(&self, sha256: &str) -> Option<PathBuf> {
+        let path = attachment_path(&self.attachments_dir()?, sha256)?;
+        path.is_file().then_some(path)
+    }
 }
 
 /// Writes (or hands to a writer thread) one attachment file: `(attachments dir, sha256, bytes)`.
@@ -402,7 +408,7 @@ fn store_attachments<'a>(
 /// Writes an attachment once under `dir/<first two hex>/<sha256>` (temp file + rename, so
 /// a crash never leaves a half file under a final name).
 pub(crate) fn write_attachment_file(dir: &Path, sha: String, data: &[u8]) -> Result<()> {
-    let path = dir.join(&sha[..2]).join(&sha);
+    let Some(path) = attachment_path(dir, &sha) else { return Ok(()) };
     if !path.exists() {
         std::fs::create_dir_all(dir.join(&sha[..2]))?;
         let tmp = path.with_extension("part");
@@ -410,6 +416,12 @@ pub(crate) fn write_attachment_file(dir: &Path, sha: String, data: &[u8]) -> Res
         std::fs::rename(&tmp, &path)?;
     }
     Ok(())
+}
+
+/// `dir/<first two hex>/<sha256>`; `None` for something that is no hex digest (a database
+/// value is never trusted as a path).
+fn attachment_path(dir: &Path, sha: &str) -> Option<PathBuf> {
+    (sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then(|| dir.join(&sha[..2]).join(sha))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

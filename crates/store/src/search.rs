@@ -1,6 +1,6 @@
 //! Full-text search over messages (see the FTS notes in migrations/0001_init.sql).
 
-use crate::conversations::parse_col;
+use crate::conversations::{HAS_TAG, parse_col};
 use crate::time::ser_rfc3339;
 use crate::{Result, Store};
 use rusqlite::{params_from_iter, types::Value};
@@ -59,45 +59,38 @@ impl Store {
             );
         }
         if let Some(from) = &query.from {
-            let like = format!("%{}%", escape_like(from));
             // The customers that match are found once (not per message row).
             sql.push_str(
-                " AND (m.author LIKE ?1_ ESCAPE '\\'
+                " AND (m.author LIKE ? ESCAPE '\\'
                        OR (m.direction = 'in' AND c.customer_id IN (
-                           SELECT id FROM customers WHERE name LIKE ?1_ ESCAPE '\\'
-                           UNION SELECT customer_id FROM identities WHERE value LIKE ?1_ ESCAPE '\\')))",
+                           SELECT id FROM customers WHERE name LIKE ? ESCAPE '\\'
+                           UNION SELECT customer_id FROM identities WHERE value LIKE ? ESCAPE '\\')))",
             );
-            // Numbered placeholders keep the three uses of one value readable.
-            let n = args.len() + 1;
-            sql = sql.replace("?1_", &format!("?{n}"));
-            args.push(Value::Text(like));
+            let like = Value::Text(format!("%{}%", escape_like(from)));
+            args.extend([like.clone(), like.clone(), like]);
         }
         if let Some(channel) = query.channel {
-            sql.push_str(&format!(" AND m.channel = ?{}", args.len() + 1));
+            sql.push_str(" AND m.channel = ?");
             args.push(Value::Text(channel.as_str().to_owned()));
         }
         if let Some(status) = query.status {
-            sql.push_str(&format!(" AND c.status = ?{}", args.len() + 1));
+            sql.push_str(" AND c.status = ?");
             args.push(Value::Text(status.as_str().to_owned()));
         }
         if let Some(tag) = &query.tag {
-            sql.push_str(&format!(
-                " AND c.id IN (SELECT ct.conversation_id FROM conversation_tags ct
-                                JOIN tags t ON t.id = ct.tag_id WHERE t.name = ?{})",
-                args.len() + 1
-            ));
+            sql.push_str(HAS_TAG);
             args.push(Value::Text(tag.clone()));
         }
         if let Some(before) = query.before {
-            sql.push_str(&format!(" AND m.sent_at < ?{}", args.len() + 1));
+            sql.push_str(" AND m.sent_at < ?");
             args.push(Value::Integer(before));
         }
         if let Some(after) = query.after {
-            sql.push_str(&format!(" AND m.sent_at >= ?{}", args.len() + 1));
+            sql.push_str(" AND m.sent_at >= ?");
             args.push(Value::Integer(after));
         }
         sql.push_str(if fts.is_some() { " ORDER BY f.rank, m.sent_at DESC" } else { " ORDER BY m.sent_at DESC, m.id DESC" });
-        sql.push_str(&format!(" LIMIT ?{}", args.len() + 1));
+        sql.push_str(" LIMIT ?");
         args.push(Value::Integer(i64::from(limit)));
 
         let mut stmt = self.conn.prepare_cached(&sql)?;
